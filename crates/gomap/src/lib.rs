@@ -1,0 +1,179 @@
+//! # gomap — Go's runtime hash map, rebuilt in Rust, with its memory flaw fixed
+//!
+//! [`HashMap`] is a drop-in for [`std::collections::HashMap`] built the way
+//! Go's runtime builds `map`: 8-slot buckets with tophash bytes, overflow
+//! chains, a load factor of 6.5, and growth spread over many writes so no
+//! single insert stalls to rehash the whole table. Unlike Go's map it
+//! **gives memory back** (an incremental shrink, [`HashMap::reset`]),
+//! **reports its bytes exactly** ([`HashMap::mem_stats`]), and can live in
+//! any [`Allocator`], such as a `bumpalo` arena.
+//!
+//! ```
+//! use gomap::HashMap;
+//!
+//! let mut sessions: HashMap<u64, String> = HashMap::new();
+//! for id in 0..10_000 {
+//!     sessions.insert(id, format!("user-{id}"));
+//! }
+//! assert_eq!(sessions.get(&42).map(String::as_str), Some("user-42"));
+//!
+//! let stats = sessions.mem_stats();
+//! assert_eq!(stats.len, 10_000);
+//! println!("{} buckets, {} bytes", stats.buckets, stats.allocated_bytes);
+//!
+//! sessions.reset(); // drop every entry and free every bucket now
+//! assert_eq!(sessions.mem_stats().allocated_bytes, 0);
+//! ```
+//!
+//! The design and its departures from Go are documented at the top of the
+//! raw table module (`src/raw/mod.rs`).
+
+#![warn(missing_docs)]
+
+mod map;
+mod raw;
+mod set;
+
+pub use allocator_api2::alloc::{Allocator, Global};
+pub use map::{
+    Drain, Entry, HashMap, IntoIter, IntoKeys, IntoValues, Iter, IterMut, Keys, OccupiedEntry,
+    VacantEntry, Values, ValuesMut,
+};
+pub use set::HashSet;
+
+/// Iterators and other items of [`HashSet`].
+pub mod hash_set {
+    pub use crate::set::{
+        Difference, Drain, HashSet, Intersection, IntoIter, Iter, SymmetricDifference, Union,
+    };
+}
+
+/// Iterators, entries and other items of [`HashMap`].
+pub mod hash_map {
+    pub use crate::map::{
+        Drain, Entry, HashMap, IntoIter, IntoKeys, IntoValues, Iter, IterMut, Keys, OccupiedEntry,
+        VacantEntry, Values, ValuesMut,
+    };
+}
+
+use core::alloc::Layout;
+use core::fmt;
+
+/// The default hasher: foldhash, seeded at random for every map, like Go's
+/// per-map `hash0`. No HashDoS, and no iteration order to depend on.
+pub type DefaultHashBuilder = foldhash::fast::RandomState;
+
+/// Whether a map gives memory back by itself as it empties.
+///
+/// ```
+/// use gomap::{HashMap, ShrinkPolicy};
+///
+/// let mut go_like: HashMap<u32, u32> = HashMap::new().with_shrink_policy(ShrinkPolicy::Never);
+/// go_like.extend((0..1000).map(|i| (i, i)));
+/// let peak = go_like.mem_stats().buckets;
+/// go_like.retain(|_, _| false);
+/// assert_eq!(go_like.mem_stats().buckets, peak); // Go's behaviour: the array stays
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum ShrinkPolicy {
+    /// When a write leaves fewer than 1.625 entries per bucket (a quarter of
+    /// the grow threshold), migrate to a smaller array, incrementally, never
+    /// below the capacity reserved with `with_capacity` or `reserve`.
+    #[default]
+    Auto,
+    /// Never shrink by itself: Go's behaviour. `shrink_to_fit`, `shrink_to`
+    /// and `reset` still do.
+    Never,
+}
+
+/// Which migration is running (see [`Migration`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MigrationKind {
+    /// To twice as many buckets (or more, after `reserve`): the load passed 6.5.
+    Grow,
+    /// To as many buckets, packed tight: overflow buckets piled up.
+    Compact,
+    /// To fewer buckets: the load fell under 1.625.
+    Shrink,
+}
+
+/// A migration in progress: old buckets move to the new array a couple per
+/// write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Migration {
+    /// Why the table is moving.
+    pub kind: MigrationKind,
+    /// Old buckets already moved.
+    pub evacuated: usize,
+    /// Old buckets in all.
+    pub total: usize,
+}
+
+/// A map's memory, exactly.
+///
+/// `allocated_bytes` is every byte the map holds from its allocator right
+/// now: bucket arrays (both, during a migration) and overflow buckets. Memory
+/// owned by the keys and values themselves (a `String`'s text, a `Vec`'s
+/// buffer) is theirs, not the map's, and is not counted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct MemStats {
+    /// Entries.
+    pub len: usize,
+    /// Buckets of the current array (`2^B`); 0 when nothing is allocated.
+    pub buckets: usize,
+    /// Buckets of the array being migrated from; 0 when none.
+    pub old_buckets: usize,
+    /// Overflow buckets allocated now, in both arrays.
+    pub overflow_buckets: usize,
+    /// Bytes of one bucket: tophash word, overflow pointer, 8 keys, 8 values.
+    pub bucket_size: usize,
+    /// Every byte held from the allocator right now.
+    pub allocated_bytes: usize,
+    /// `len * (size_of::<K>() + size_of::<V>())`.
+    pub payload_bytes: usize,
+    /// The running migration, if any.
+    pub migration: Option<Migration>,
+}
+
+/// The error of `try_reserve`: the map is left unchanged.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum TryReserveError {
+    /// The capacity asked for does not fit in `usize` bytes.
+    CapacityOverflow,
+    /// The allocator could not provide a block of this layout.
+    AllocError {
+        /// The layout that was asked for.
+        layout: Layout,
+    },
+}
+
+impl TryReserveError {
+    /// What an infallible method does with the error: panic on overflow,
+    /// `handle_alloc_error` on allocation failure (as std does).
+    pub(crate) fn handle(self) -> ! {
+        match self {
+            TryReserveError::CapacityOverflow => panic!("gomap: capacity overflow"),
+            TryReserveError::AllocError { layout } => {
+                allocator_api2::alloc::handle_alloc_error(layout)
+            }
+        }
+    }
+}
+
+impl fmt::Display for TryReserveError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TryReserveError::CapacityOverflow => {
+                f.write_str("memory allocation failed because the computed capacity exceeded the collection's maximum")
+            }
+            TryReserveError::AllocError { layout } => write!(
+                f,
+                "memory allocation of {} bytes (align {}) failed",
+                layout.size(),
+                layout.align()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for TryReserveError {}

@@ -1,0 +1,572 @@
+//! The safe [`HashMap`]: std's API over the raw table.
+
+mod entry;
+mod iter;
+
+pub use entry::{Entry, OccupiedEntry, VacantEntry};
+pub use iter::{Drain, IntoIter, IntoKeys, IntoValues, Iter, IterMut, Keys, Values, ValuesMut};
+
+use crate::raw::{RawEntry, RawTable};
+use crate::{DefaultHashBuilder, MemStats, ShrinkPolicy, TryReserveError};
+use allocator_api2::alloc::{Allocator, Global};
+use core::borrow::Borrow;
+use core::fmt;
+use core::hash::{BuildHasher, Hash};
+use core::ops::Index;
+
+/// A hash map built like Go's runtime map, with std's API.
+///
+/// Entries live in 8-slot buckets with one tophash byte per slot; a full
+/// bucket chains an overflow bucket; at 6.5 entries per bucket the map moves
+/// to twice as many buckets *incrementally* — each later write moves at most
+/// two old buckets — so no insert pays for rehashing the whole map. As it
+/// empties, it moves to fewer buckets the same way (see [`ShrinkPolicy`]),
+/// and [`mem_stats`](HashMap::mem_stats) says exactly how many bytes it holds.
+///
+/// Differences from `std::collections::HashMap` worth knowing:
+/// * Iteration starts at a random bucket and slot on *every* call, as in Go:
+///   two iterations of an unchanged map may visit entries in different
+///   orders. Use [`iter`](HashMap::iter) when keys and values must pair up,
+///   not `keys()` zipped with `values()`.
+/// * [`capacity`](HashMap::capacity) counts entries before the bucket array
+///   must grow; overflow buckets may still be allocated below it.
+///
+/// ```
+/// use gomap::HashMap;
+///
+/// let mut stock = HashMap::new();
+/// stock.insert("apples", 3);
+/// *stock.entry("pears").or_insert(0) += 5;
+/// assert_eq!(stock["apples"], 3);
+/// assert_eq!(stock.remove("pears"), Some(5));
+/// assert_eq!(stock.len(), 1);
+/// ```
+pub struct HashMap<K, V, S = DefaultHashBuilder, A: Allocator = Global> {
+    hash_builder: S,
+    table: RawTable<K, V, A>,
+}
+
+#[inline]
+fn make_hash<Q: Hash + ?Sized, S: BuildHasher>(hash_builder: &S, key: &Q) -> u64 {
+    hash_builder.hash_one(key)
+}
+
+impl<K, V> HashMap<K, V, DefaultHashBuilder> {
+    /// An empty map. Allocates nothing until the first insert.
+    ///
+    /// ```
+    /// let map: gomap::HashMap<u32, u32> = gomap::HashMap::new();
+    /// assert_eq!(map.mem_stats().allocated_bytes, 0);
+    /// ```
+    pub fn new() -> Self {
+        Self::with_hasher(DefaultHashBuilder::default())
+    }
+
+    /// An empty map that holds `capacity` entries before its bucket array
+    /// grows, and never shrinks below that by itself.
+    ///
+    /// ```
+    /// let map: gomap::HashMap<u32, u32> = gomap::HashMap::with_capacity(100);
+    /// assert!(map.capacity() >= 100);
+    /// ```
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self::with_capacity_and_hasher(capacity, DefaultHashBuilder::default())
+    }
+}
+
+impl<K, V, A: Allocator> HashMap<K, V, DefaultHashBuilder, A> {
+    /// An empty map whose memory comes from `alloc`.
+    ///
+    /// ```
+    /// use bumpalo::Bump;
+    /// let arena = Bump::new();
+    /// let mut map = gomap::HashMap::new_in(&arena);
+    /// map.insert(1, "one");
+    /// assert_eq!(map[&1], "one");
+    /// ```
+    pub fn new_in(alloc: A) -> Self {
+        Self::with_hasher_in(DefaultHashBuilder::default(), alloc)
+    }
+
+    /// [`with_capacity`](HashMap::with_capacity) in `alloc`.
+    pub fn with_capacity_in(capacity: usize, alloc: A) -> Self {
+        Self::with_capacity_and_hasher_in(capacity, DefaultHashBuilder::default(), alloc)
+    }
+}
+
+impl<K, V, S> HashMap<K, V, S> {
+    /// An empty map using `hash_builder` to hash keys.
+    ///
+    /// ```
+    /// use std::hash::RandomState;
+    /// let mut map = gomap::HashMap::with_hasher(RandomState::new());
+    /// map.insert(1, 2);
+    /// ```
+    pub const fn with_hasher(hash_builder: S) -> Self {
+        HashMap {
+            hash_builder,
+            table: RawTable::new_in(Global),
+        }
+    }
+
+    /// An empty map with room for `capacity` entries, hashing with
+    /// `hash_builder`.
+    pub fn with_capacity_and_hasher(capacity: usize, hash_builder: S) -> Self {
+        Self::with_capacity_and_hasher_in(capacity, hash_builder, Global)
+    }
+}
+
+impl<K, V, S, A: Allocator> HashMap<K, V, S, A> {
+    /// An empty map hashing with `hash_builder`, allocating from `alloc`.
+    pub const fn with_hasher_in(hash_builder: S, alloc: A) -> Self {
+        HashMap {
+            hash_builder,
+            table: RawTable::new_in(alloc),
+        }
+    }
+
+    /// An empty map with room for `capacity` entries, hashing with
+    /// `hash_builder`, allocating from `alloc`.
+    ///
+    /// # Panics
+    /// If the capacity overflows `usize` bytes; aborts through
+    /// `handle_alloc_error` if the allocator fails (as std does).
+    pub fn with_capacity_and_hasher_in(capacity: usize, hash_builder: S, alloc: A) -> Self {
+        HashMap {
+            hash_builder,
+            table: RawTable::try_with_capacity_in(capacity, alloc).unwrap_or_else(|e| e.handle()),
+        }
+    }
+
+    /// The map's hasher.
+    pub fn hasher(&self) -> &S {
+        &self.hash_builder
+    }
+
+    /// The map's allocator.
+    pub fn allocator(&self) -> &A {
+        self.table.allocator()
+    }
+
+    /// Entries the map holds before its bucket array must grow (6.5 per
+    /// bucket). Overflow buckets may still be allocated below it.
+    pub fn capacity(&self) -> usize {
+        self.table.capacity()
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// Whether the map has no entries.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The map's memory, exactly: buckets, overflow buckets, migration
+    /// state and the bytes held from the allocator.
+    ///
+    /// ```
+    /// let mut map = gomap::HashMap::new();
+    /// map.extend((0u64..1000).map(|i| (i, i)));
+    /// let stats = map.mem_stats();
+    /// assert_eq!(stats.len, 1000);
+    /// assert_eq!(stats.payload_bytes, 1000 * 16);
+    /// assert!(stats.allocated_bytes >= stats.payload_bytes);
+    /// ```
+    pub fn mem_stats(&self) -> MemStats {
+        self.table.mem_stats()
+    }
+
+    /// The map's shrink policy ([`ShrinkPolicy::Auto`] unless set).
+    pub fn shrink_policy(&self) -> ShrinkPolicy {
+        self.table.shrink_policy()
+    }
+
+    /// Set whether the map shrinks by itself as it empties.
+    pub fn set_shrink_policy(&mut self, policy: ShrinkPolicy) {
+        self.table.set_shrink_policy(policy);
+    }
+
+    /// Builder-style [`set_shrink_policy`](HashMap::set_shrink_policy).
+    pub fn with_shrink_policy(mut self, policy: ShrinkPolicy) -> Self {
+        self.set_shrink_policy(policy);
+        self
+    }
+
+    /// Drop every entry and keep the bucket array (std's and Go's `clear`):
+    /// refilling to the same size allocates nothing new. Overflow buckets
+    /// and a running migration's old array are freed. Under
+    /// [`ShrinkPolicy::Auto`] later writes shrink the array incrementally;
+    /// use [`reset`](HashMap::reset) to free it now.
+    ///
+    /// ```
+    /// let mut map: gomap::HashMap<u32, u32> = (0..1000).map(|i| (i, i)).collect();
+    /// let buckets = map.mem_stats().buckets;
+    /// map.clear();
+    /// assert!(map.is_empty());
+    /// assert_eq!(map.mem_stats().buckets, buckets);
+    /// ```
+    pub fn clear(&mut self) {
+        self.table.clear();
+    }
+
+    /// Drop every entry **and** free every bucket now, like Go's
+    /// `m = make(map[K]V)`. The map keeps its hasher and shrink policy and
+    /// forgets any reserved capacity.
+    ///
+    /// ```
+    /// let mut map: gomap::HashMap<u32, u32> = (0..1000).map(|i| (i, i)).collect();
+    /// map.reset();
+    /// assert_eq!(map.mem_stats().allocated_bytes, 0);
+    /// ```
+    pub fn reset(&mut self) {
+        self.table.reset();
+    }
+
+    /// Keep only the entries for which `f` returns true. Removes in place;
+    /// emptied overflow buckets are freed, and under `Auto` a shrink may
+    /// start.
+    ///
+    /// ```
+    /// let mut map: gomap::HashMap<u32, u32> = (0..10).map(|i| (i, i)).collect();
+    /// map.retain(|k, _| k % 2 == 0);
+    /// assert_eq!(map.len(), 5);
+    /// ```
+    pub fn retain<F: FnMut(&K, &mut V) -> bool>(&mut self, f: F) {
+        self.table.retain(f);
+    }
+
+    /// Remove every entry, handing them out; the bucket array is kept, as
+    /// with [`clear`](HashMap::clear). Entries not taken are dropped with
+    /// the iterator.
+    pub fn drain(&mut self) -> Drain<'_, K, V, A> {
+        Drain::new(self.table.drain())
+    }
+
+    /// Every `(&key, &value)`, in an order that changes with every call.
+    pub fn iter(&self) -> Iter<'_, K, V> {
+        Iter::new(self.table.iter())
+    }
+
+    /// Every `(&key, &mut value)`.
+    pub fn iter_mut(&mut self) -> IterMut<'_, K, V> {
+        IterMut::new(self.table.iter_mut())
+    }
+
+    /// Every key.
+    pub fn keys(&self) -> Keys<'_, K, V> {
+        Keys::new(self.iter())
+    }
+
+    /// Every value.
+    pub fn values(&self) -> Values<'_, K, V> {
+        Values::new(self.iter())
+    }
+
+    /// Every value, mutably.
+    pub fn values_mut(&mut self) -> ValuesMut<'_, K, V> {
+        ValuesMut::new(self.iter_mut())
+    }
+
+    /// Every key, by value, consuming the map.
+    pub fn into_keys(self) -> IntoKeys<K, V, A> {
+        IntoKeys::new(self.into_iter())
+    }
+
+    /// Every value, by value, consuming the map.
+    pub fn into_values(self) -> IntoValues<K, V, A> {
+        IntoValues::new(self.into_iter())
+    }
+}
+
+impl<K: Eq + Hash, V, S: BuildHasher, A: Allocator> HashMap<K, V, S, A> {
+    fn hasher_fn(hash_builder: &S) -> impl Fn(&K) -> u64 + '_ {
+        move |key: &K| make_hash(hash_builder, key)
+    }
+
+    /// Room for `additional` more entries before the bucket array grows;
+    /// this capacity also becomes the floor automatic shrinking respects.
+    /// A bigger array is allocated now and filled by later writes (a
+    /// migration), so even a huge map does not stall here.
+    ///
+    /// # Panics
+    /// If the capacity overflows; aborts if the allocator fails.
+    pub fn reserve(&mut self, additional: usize) {
+        if let Err(e) = self.try_reserve(additional) {
+            e.handle();
+        }
+    }
+
+    /// [`reserve`](HashMap::reserve), returning an error instead of
+    /// panicking or aborting. On error the map is unchanged.
+    ///
+    /// ```
+    /// let mut map: gomap::HashMap<u64, u64> = gomap::HashMap::new();
+    /// assert!(map.try_reserve(usize::MAX).is_err());
+    /// assert!(map.try_reserve(10).is_ok());
+    /// ```
+    pub fn try_reserve(&mut self, additional: usize) -> Result<(), TryReserveError> {
+        self.table
+            .try_reserve(additional, Self::hasher_fn(&self.hash_builder))
+    }
+
+    /// Finish any migration and move to the smallest bucket array that
+    /// holds the entries, without overflow buckets if one rebuild can do
+    /// it; an empty map frees everything. Also lowers the reserved floor.
+    pub fn shrink_to_fit(&mut self) {
+        self.shrink_to(0);
+    }
+
+    /// Like [`shrink_to_fit`](HashMap::shrink_to_fit), keeping room for at
+    /// least `min_capacity` entries.
+    pub fn shrink_to(&mut self, min_capacity: usize) {
+        self.table
+            .shrink_to(min_capacity, Self::hasher_fn(&self.hash_builder));
+    }
+
+    /// Complete a running grow, compaction or shrink now, instead of over
+    /// the next writes.
+    ///
+    /// ```
+    /// let mut map: gomap::HashMap<u32, u32> = (0..100_000).map(|i| (i, i)).collect();
+    /// map.finish_migration();
+    /// assert_eq!(map.mem_stats().migration, None);
+    /// ```
+    pub fn finish_migration(&mut self) {
+        self.table
+            .finish_migration(Self::hasher_fn(&self.hash_builder));
+    }
+
+    /// The entry for `key`, for in-place reading, updating or inserting.
+    ///
+    /// ```
+    /// let mut words = gomap::HashMap::new();
+    /// for w in "a b a c a".split(' ') {
+    ///     *words.entry(w).or_insert(0) += 1;
+    /// }
+    /// assert_eq!(words["a"], 3);
+    /// ```
+    pub fn entry(&mut self, key: K) -> Entry<'_, K, V, S, A> {
+        let hash = make_hash(&self.hash_builder, &key);
+        let hash_builder = &self.hash_builder;
+        match self
+            .table
+            .entry(hash, |k| *k == key, Self::hasher_fn(hash_builder))
+        {
+            RawEntry::Occupied(raw) => Entry::Occupied(OccupiedEntry::new(raw)),
+            RawEntry::Vacant(raw) => Entry::Vacant(VacantEntry::new(raw, key, hash_builder)),
+        }
+    }
+
+    /// The value for `key`.
+    #[inline]
+    pub fn get<Q: Hash + Eq + ?Sized>(&self, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+    {
+        self.get_key_value(key).map(|(_, v)| v)
+    }
+
+    /// The stored key and the value for `key`.
+    #[inline]
+    pub fn get_key_value<Q: Hash + Eq + ?Sized>(&self, key: &Q) -> Option<(&K, &V)>
+    where
+        K: Borrow<Q>,
+    {
+        let hash = make_hash(&self.hash_builder, key);
+        self.table.get(hash, |k| k.borrow() == key)
+    }
+
+    /// The value for `key`, mutably.
+    #[inline]
+    pub fn get_mut<Q: Hash + Eq + ?Sized>(&mut self, key: &Q) -> Option<&mut V>
+    where
+        K: Borrow<Q>,
+    {
+        let hash = make_hash(&self.hash_builder, key);
+        self.table
+            .get_mut(hash, |k| k.borrow() == key)
+            .map(|(_, v)| v)
+    }
+
+    /// Whether the map has `key`.
+    #[inline]
+    pub fn contains_key<Q: Hash + Eq + ?Sized>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+    {
+        self.get_key_value(key).is_some()
+    }
+
+    /// Insert `value` for `key`, returning the old value if there was one
+    /// (the stored key is kept, as std does).
+    #[inline]
+    pub fn insert(&mut self, key: K, value: V) -> Option<V> {
+        match self.entry(key) {
+            Entry::Occupied(mut entry) => Some(entry.insert(value)),
+            Entry::Vacant(entry) => {
+                entry.insert(value);
+                None
+            }
+        }
+    }
+
+    /// Insert `key`, or swap it for the equal stored key and return that
+    /// one (for `HashSet::replace`).
+    pub(crate) fn replace_key(&mut self, key: K, value: V) -> Option<K> {
+        let hash = make_hash(&self.hash_builder, &key);
+        let hasher = Self::hasher_fn(&self.hash_builder);
+        match self.table.entry(hash, |k| *k == key, &hasher) {
+            RawEntry::Occupied(mut raw) => Some(raw.replace_key(key)),
+            RawEntry::Vacant(raw) => {
+                raw.insert(key, value, &hasher);
+                None
+            }
+        }
+    }
+
+    /// Remove `key`, returning its value.
+    #[inline]
+    pub fn remove<Q: Hash + Eq + ?Sized>(&mut self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+    {
+        self.remove_entry(key).map(|(_, v)| v)
+    }
+
+    /// Remove `key`, returning the stored key and its value.
+    #[inline]
+    pub fn remove_entry<Q: Hash + Eq + ?Sized>(&mut self, key: &Q) -> Option<(K, V)>
+    where
+        K: Borrow<Q>,
+    {
+        let hash = make_hash(&self.hash_builder, key);
+        match self.table.entry(
+            hash,
+            |k| k.borrow() == key,
+            Self::hasher_fn(&self.hash_builder),
+        ) {
+            RawEntry::Occupied(raw) => Some(raw.remove()),
+            RawEntry::Vacant(_) => None,
+        }
+    }
+}
+
+impl<K, V, S: Default> Default for HashMap<K, V, S> {
+    fn default() -> Self {
+        Self::with_hasher(S::default())
+    }
+}
+
+impl<K: Clone, V: Clone, S: Clone, A: Allocator + Clone> Clone for HashMap<K, V, S, A> {
+    fn clone(&self) -> Self {
+        HashMap {
+            hash_builder: self.hash_builder.clone(),
+            table: self.table.clone(),
+        }
+    }
+}
+
+impl<K: fmt::Debug, V: fmt::Debug, S, A: Allocator> fmt::Debug for HashMap<K, V, S, A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl<K: Eq + Hash, V: PartialEq, S: BuildHasher, A: Allocator> PartialEq for HashMap<K, V, S, A> {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len()
+            && self
+                .iter()
+                .all(|(k, v)| other.get(k).is_some_and(|ov| v == ov))
+    }
+}
+
+impl<K: Eq + Hash, V: Eq, S: BuildHasher, A: Allocator> Eq for HashMap<K, V, S, A> {}
+
+impl<K: Eq + Hash, Q: Eq + Hash + ?Sized, V, S: BuildHasher, A: Allocator> Index<&Q>
+    for HashMap<K, V, S, A>
+where
+    K: Borrow<Q>,
+{
+    type Output = V;
+
+    /// # Panics
+    /// If the key is not in the map.
+    fn index(&self, key: &Q) -> &V {
+        self.get(key).expect("no entry found for key")
+    }
+}
+
+impl<K: Eq + Hash, V, S: BuildHasher, A: Allocator> Extend<(K, V)> for HashMap<K, V, S, A> {
+    fn extend<T: IntoIterator<Item = (K, V)>>(&mut self, iter: T) {
+        let iter = iter.into_iter();
+        // Like std: reserve the lower bound if empty, half of it otherwise
+        // (some keys are likely already present).
+        let hint = iter.size_hint().0;
+        let reserve = if self.is_empty() {
+            hint
+        } else {
+            hint.div_ceil(2)
+        };
+        self.reserve(reserve);
+        for (k, v) in iter {
+            self.insert(k, v);
+        }
+    }
+}
+
+impl<'a, K: Eq + Hash + Copy, V: Copy, S: BuildHasher, A: Allocator> Extend<(&'a K, &'a V)>
+    for HashMap<K, V, S, A>
+{
+    fn extend<T: IntoIterator<Item = (&'a K, &'a V)>>(&mut self, iter: T) {
+        self.extend(iter.into_iter().map(|(&k, &v)| (k, v)));
+    }
+}
+
+impl<K: Eq + Hash, V, S: BuildHasher + Default> FromIterator<(K, V)> for HashMap<K, V, S> {
+    fn from_iter<T: IntoIterator<Item = (K, V)>>(iter: T) -> Self {
+        let mut map = Self::with_hasher(S::default());
+        map.extend(iter);
+        map
+    }
+}
+
+impl<K: Eq + Hash, V, const N: usize> From<[(K, V); N]> for HashMap<K, V> {
+    /// ```
+    /// let map = gomap::HashMap::from([(1, 2), (3, 4)]);
+    /// assert_eq!(map[&3], 4);
+    /// ```
+    fn from(entries: [(K, V); N]) -> Self {
+        entries.into_iter().collect()
+    }
+}
+
+impl<'a, K, V, S, A: Allocator> IntoIterator for &'a HashMap<K, V, S, A> {
+    type Item = (&'a K, &'a V);
+    type IntoIter = Iter<'a, K, V>;
+
+    fn into_iter(self) -> Iter<'a, K, V> {
+        self.iter()
+    }
+}
+
+impl<'a, K, V, S, A: Allocator> IntoIterator for &'a mut HashMap<K, V, S, A> {
+    type Item = (&'a K, &'a mut V);
+    type IntoIter = IterMut<'a, K, V>;
+
+    fn into_iter(self) -> IterMut<'a, K, V> {
+        self.iter_mut()
+    }
+}
+
+impl<K, V, S, A: Allocator> IntoIterator for HashMap<K, V, S, A> {
+    type Item = (K, V);
+    type IntoIter = IntoIter<K, V, A>;
+
+    fn into_iter(self) -> IntoIter<K, V, A> {
+        IntoIter::new(self.table.into_iter())
+    }
+}

@@ -1,0 +1,1486 @@
+//! The raw table: Go's bucket hash map, and the only place in gomap that
+//! touches raw pointers.
+//!
+//! # Layout
+//!
+//! A table holds `2^B` *buckets*. A bucket has eight slots and, like Go's
+//! `bmap`, eight tophash bytes, eight keys, eight values and an overflow
+//! pointer. Two departures from Go's exact byte order, both measured on a
+//! prototype (lookup miss was 1.6–3× hashbrown's with Go's layout):
+//!
+//! * The tophash word and the overflow pointer of every primary bucket sit in
+//!   a dense array of 16-byte [`Meta`]s, apart from the keys and values. A
+//!   miss reads one `u64` of tophash and the overflow pointer from the same
+//!   16 bytes and never touches the (cold, much larger) slot array.
+//! * When `(K, V)` has no padding, keys and values are stored as pairs
+//!   (`k0 v0 k1 v1 …`), so a hit reads one cache line instead of two.
+//!   Otherwise keys are stored together and values together, as in Go, so no
+//!   padding sits between them. [`Shape`] hides the difference behind two
+//!   strides.
+//!
+//! An overflow bucket is one allocation: a `Meta` followed by a body. So a
+//! bucket, primary or overflow, is a pair of pointers ([`Bucket`]): its
+//! `Meta` and its body.
+//!
+//! # Tophash
+//!
+//! The top byte of the 64-bit hash, kept per slot. Values below
+//! [`MIN_TOPHASH`] are markers, so a real tophash below it is raised by
+//! `MIN_TOPHASH` (Go does the same with 5):
+//!
+//! | byte | meaning |
+//! |---|---|
+//! | `EMPTY_REST` = 0 | this slot is empty, and so is every later slot of this bucket and of its overflow chain: a probe stops here |
+//! | `EMPTY_ONE` = 1 | this slot is empty; later ones may not be |
+//! | `EVACUATED` = 2 | (every slot of an old bucket) the bucket has been moved to the new array |
+//! | 3 | unused |
+//! | 4..=255 | a live entry |
+//!
+//! Go needs three evacuation markers (X, Y, empty) because its iterators
+//! survive writes. In Rust no iterator can be alive while the map is written,
+//! so one marker does.
+//!
+//! All eight tophash bytes of a bucket load as one `u64` and are matched at
+//! once with SWAR bit tricks ([`group`]).
+//!
+//! # Load factor, and the three migrations
+//!
+//! * **Grow** (Go's "double-size grow"): inserting a new key when the table
+//!   holds more than 8 entries and more than 6.5 per bucket
+//!   ([`LOAD_FACTOR_NUM`]`/`[`LOAD_FACTOR_DEN`]). Go chose 6.5 from its own
+//!   table: at 6.5, about 21 % of buckets have an overflow bucket and a hit
+//!   probes 4.25 slots on average, at 10.8 bytes of overhead per 8-byte pair.
+//! * **Compact** (Go's "same-size grow"): inserting when there are about as
+//!   many overflow buckets as buckets (`overflow >= 2^min(B, 15)`). Rebuilds
+//!   the same number of buckets with the entries packed tight.
+//! * **Shrink** (ours; Go never shrinks): under [`ShrinkPolicy::Auto`], a
+//!   write that leaves fewer than 6.5 / 4 = 1.625 entries per bucket moves
+//!   the table to the smallest array that holds the entries at no more than
+//!   half its capacity, never below the capacity the user reserved.
+//!
+//! The hysteresis band: a grow doubles the buckets at load 6.5, leaving load
+//! ~3.25; a shrink needs load under 1.625 and leaves load at most ~3.25. A
+//! key inserted and removed again and again at either boundary therefore
+//! starts at most one migration: the load must fall (or rise) by half of
+//! what it is before the opposite migration can start.
+//!
+//! All three are the same thing: a *migration* from an old array to a new
+//! one, of any size. While it runs:
+//!
+//! * Every write (insert, remove, `entry`) first evacuates the old bucket its
+//!   key hashes to (if not already done), then *one more* at the cursor, which
+//!   walks the old array downward and passes over up to
+//!   [`CURSOR_SKIP_LIMIT`] buckets that are already evacuated or empty. So no
+//!   write moves more than two old buckets with their chains, and a migration
+//!   ends after at most `2^oldB` writes.
+//! * Reads never move anything. A key whose old bucket is not yet evacuated is
+//!   looked for there first, then in the new array (after a panic in `Hash`
+//!   half-way through an evacuation, a bucket can be split between the two).
+//! * **Invariant: each key lives in exactly one place** — in its old bucket
+//!   while that bucket is not evacuated, or in its new bucket. New keys are
+//!   written only to the new array, and only after their old bucket has been
+//!   evacuated.
+//! * The old array's slot bodies are given back to the allocator from the
+//!   tail while the cursor walks down ([`RELEASE_CHUNK_BYTES`] at a time), so
+//!   the end of a migration never frees hundreds of megabytes in one call
+//!   (measured on the prototype: an 18 ms stall for 150 MB).
+//!
+//! New arrays take their `Meta`s from `allocate_zeroed` (zero is
+//! `EMPTY_REST` and a null overflow pointer) with an alignment of 16, so the
+//! system allocator serves big arrays with fresh, lazily zeroed pages rather
+//! than a `memset`; bodies are left uninitialised.
+//!
+//! # Panic safety
+//!
+//! User code (`Hash`, `Eq`, `Clone`, `Drop`, `retain`'s predicate) runs only
+//! at points where the table is consistent: an entry is marked empty *before*
+//! it is dropped, an evacuated entry is marked empty in the old bucket only
+//! after it is written to the new one, and a cloned entry is marked full only
+//! after both its key and value are cloned. A panic therefore leaves the
+//! table usable and every entry owned exactly once; memory is always freed.
+
+mod group;
+mod iter;
+
+pub(crate) use iter::{RawDrain, RawIntoIter, RawIter, RawIterMut};
+
+use crate::{MemStats, Migration, MigrationKind, ShrinkPolicy, TryReserveError};
+use allocator_api2::alloc::{handle_alloc_error, Allocator};
+use core::alloc::Layout;
+use core::marker::PhantomData;
+use core::mem::{self, align_of, size_of};
+use core::ptr::{self, NonNull};
+use group::Group;
+
+/// Slots per bucket.
+pub(crate) const BUCKET_SLOTS: usize = 8;
+/// Tophash marker: this slot and every later one in the chain are empty.
+pub(crate) const EMPTY_REST: u8 = 0;
+/// Tophash marker: this slot is empty.
+pub(crate) const EMPTY_ONE: u8 = 1;
+/// Tophash marker written to every slot of an old bucket once evacuated.
+pub(crate) const EVACUATED: u8 = 2;
+/// The smallest tophash of a live entry.
+pub(crate) const MIN_TOPHASH: u8 = 4;
+/// Grow past `LOAD_FACTOR_NUM / LOAD_FACTOR_DEN` = 6.5 entries per bucket.
+const LOAD_FACTOR_NUM: usize = 13;
+const LOAD_FACTOR_DEN: usize = 2;
+/// Shrink under a quarter of the grow threshold (1.625 entries per bucket).
+const SHRINK_DIVISOR: usize = 4;
+/// Compact when overflow buckets reach `2^min(B, MAX_OVERFLOW_LOG2)` (Go's
+/// `tooManyOverflowBuckets`): about one per bucket, capped so huge tables
+/// still compact.
+const MAX_OVERFLOW_LOG2: u8 = 15;
+/// How many already-evacuated or empty old buckets one write may pass over
+/// (Go uses 1024 too); each costs one load of a tophash word.
+const CURSOR_SKIP_LIMIT: usize = 1024;
+/// The old array's bodies are released from the tail in pieces of at least
+/// this size, each one `realloc` that shrinks the block in place.
+const RELEASE_CHUNK_BYTES: usize = 1 << 20;
+
+/// A bucket's tophash word and overflow pointer.
+///
+/// Aligned to 16 so a `Meta` never straddles a cache line and the dense
+/// array is eligible for lazily zeroed pages.
+#[repr(C, align(16))]
+struct Meta {
+    tophash: Group,
+    /// The next bucket of the chain: the `Meta` at the start of an overflow
+    /// bucket allocation, or null.
+    overflow: *mut Meta,
+}
+
+/// The `Meta` the unallocated table points at: all `EMPTY_REST`, no
+/// overflow, so lookups in an empty map need no branch. Never written.
+struct StaticMeta(Meta);
+// SAFETY: the static is never written, and a null pointer is not shared data.
+unsafe impl Sync for StaticMeta {}
+static UNALLOCATED: StaticMeta = StaticMeta(Meta {
+    tophash: Group::EMPTY,
+    overflow: ptr::null_mut(),
+});
+
+/// `K` then `V` with C layout: the pair layout, used only when it has no
+/// padding.
+#[repr(C)]
+struct Pair<K, V>(K, V);
+
+/// Where keys and values live inside a bucket body, for one `(K, V)`.
+struct Shape<K, V>(PhantomData<(K, V)>);
+
+const fn round_up(n: usize, align: usize) -> usize {
+    (n + align - 1) & !(align - 1)
+}
+
+const fn max(a: usize, b: usize) -> usize {
+    if a > b {
+        a
+    } else {
+        b
+    }
+}
+
+impl<K, V> Shape<K, V> {
+    const PAIRED: bool = size_of::<K>() + size_of::<V>() == size_of::<Pair<K, V>>();
+    const KEY_STRIDE: usize = if Self::PAIRED {
+        size_of::<Pair<K, V>>()
+    } else {
+        size_of::<K>()
+    };
+    const VALUE_STRIDE: usize = if Self::PAIRED {
+        size_of::<Pair<K, V>>()
+    } else {
+        size_of::<V>()
+    };
+    /// Offset of value 0 in a body.
+    const VALUES_AT: usize = if Self::PAIRED {
+        size_of::<K>()
+    } else {
+        round_up(BUCKET_SLOTS * size_of::<K>(), align_of::<V>())
+    };
+    const BODY_ALIGN: usize = max(align_of::<K>(), align_of::<V>());
+    const BODY_SIZE: usize = round_up(
+        Self::VALUES_AT + (BUCKET_SLOTS - 1) * Self::VALUE_STRIDE + size_of::<V>(),
+        Self::BODY_ALIGN,
+    );
+    /// Offset of the body in an overflow bucket.
+    const OVERFLOW_BODY_AT: usize = round_up(size_of::<Meta>(), Self::BODY_ALIGN);
+    const OVERFLOW_LAYOUT: Layout = {
+        let align = max(align_of::<Meta>(), Self::BODY_ALIGN);
+        match Layout::from_size_align(
+            round_up(Self::OVERFLOW_BODY_AT + Self::BODY_SIZE, align),
+            align,
+        ) {
+            Ok(layout) => layout,
+            Err(_) => panic!("gomap: key and value types too large for a bucket"),
+        }
+    };
+}
+
+/// One bucket, primary or overflow: its `Meta` and its body.
+///
+/// A `Bucket` is a plain pair of pointers; every method is `unsafe` and
+/// requires that the bucket is live (its array or allocation not freed) and,
+/// for the slot accessors, that `slot < BUCKET_SLOTS`.
+#[derive(Clone, Copy)]
+struct Bucket {
+    meta: NonNull<Meta>,
+    body: NonNull<u8>,
+}
+
+impl Bucket {
+    #[inline(always)]
+    unsafe fn tophash(self) -> Group {
+        // SAFETY: the caller guarantees the bucket is live.
+        unsafe { (*self.meta.as_ptr()).tophash }
+    }
+
+    #[inline(always)]
+    unsafe fn set_tophash(self, group: Group) {
+        // SAFETY: the caller guarantees the bucket is live and not the
+        // static `UNALLOCATED` (only allocated tables are written).
+        unsafe { (*self.meta.as_ptr()).tophash = group }
+    }
+
+    #[inline(always)]
+    unsafe fn set_slot(self, slot: usize, byte: u8) {
+        // SAFETY: as for `tophash` and `set_tophash`.
+        unsafe { self.set_tophash(self.tophash().with(slot, byte)) }
+    }
+
+    #[inline(always)]
+    unsafe fn overflow<K, V>(self) -> Option<Bucket> {
+        // SAFETY: the caller guarantees the bucket is live; a non-null
+        // overflow pointer always points at a live overflow bucket.
+        let next = unsafe { (*self.meta.as_ptr()).overflow };
+        NonNull::new(next).map(|meta| unsafe { Bucket::overflow_bucket::<K, V>(meta) })
+    }
+
+    #[inline(always)]
+    unsafe fn set_overflow(self, next: Option<Bucket>) {
+        let next = next.map_or(ptr::null_mut(), |b| b.meta.as_ptr());
+        // SAFETY: the caller guarantees the bucket is live and allocated.
+        unsafe { (*self.meta.as_ptr()).overflow = next }
+    }
+
+    /// The bucket whose overflow allocation starts at `meta`.
+    #[inline(always)]
+    unsafe fn overflow_bucket<K, V>(meta: NonNull<Meta>) -> Bucket {
+        // SAFETY: `meta` starts an allocation of `OVERFLOW_LAYOUT`, whose
+        // body lies at `OVERFLOW_BODY_AT`, inside it.
+        let body = unsafe { meta.cast::<u8>().add(Shape::<K, V>::OVERFLOW_BODY_AT) };
+        Bucket { meta, body }
+    }
+
+    #[inline(always)]
+    unsafe fn key<K, V>(self, slot: usize) -> *mut K {
+        // SAFETY: slot < 8 keeps the offset inside the body.
+        unsafe {
+            self.body
+                .as_ptr()
+                .add(slot * Shape::<K, V>::KEY_STRIDE)
+                .cast()
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn value<K, V>(self, slot: usize) -> *mut V {
+        let offset = Shape::<K, V>::VALUES_AT + slot * Shape::<K, V>::VALUE_STRIDE;
+        // SAFETY: slot < 8 keeps the offset inside the body.
+        unsafe { self.body.as_ptr().add(offset).cast() }
+    }
+
+    fn same(self, other: Bucket) -> bool {
+        self.meta == other.meta
+    }
+}
+
+/// An array of `2^log2` primary buckets: a dense `Meta` array and a body
+/// array, two allocations, so the bodies (the bulk) can be released from the
+/// tail on their own.
+struct BucketArray {
+    metas: NonNull<Meta>,
+    bodies: NonNull<u8>,
+    log2: u8,
+    /// Buckets whose bodies are allocated: `2^log2`, except in an old array
+    /// whose evacuated tail has been released; 0 when unallocated or when
+    /// bodies are zero-sized.
+    bodies_held: usize,
+    allocated: bool,
+}
+
+impl BucketArray {
+    const fn unallocated() -> Self {
+        BucketArray {
+            metas: NonNull::from_ref(&UNALLOCATED.0),
+            bodies: NonNull::dangling(),
+            log2: 0,
+            bodies_held: 0,
+            allocated: false,
+        }
+    }
+
+    #[inline(always)]
+    fn buckets(&self) -> usize {
+        1 << self.log2
+    }
+
+    #[inline(always)]
+    fn mask(&self) -> usize {
+        self.buckets() - 1
+    }
+
+    /// The primary bucket at `index & mask`. The body pointer is computed
+    /// without touching memory, so it is fine to ask for a released bucket;
+    /// using it is not.
+    #[inline(always)]
+    fn head<K, V>(&self, index: usize) -> Bucket {
+        let index = index & self.mask();
+        // SAFETY: index <= mask < 2^log2: inside the Meta array (the static
+        // unallocated Meta when log2 == 0 and nothing is allocated).
+        let meta = unsafe { self.metas.add(index) };
+        let body = self
+            .bodies
+            .as_ptr()
+            .wrapping_add(index * Shape::<K, V>::BODY_SIZE);
+        Bucket {
+            meta,
+            // SAFETY: `bodies` is non-null and aligned; adding within (or,
+            // for a released tail, just past) the block never wraps to null.
+            body: unsafe { NonNull::new_unchecked(body) },
+        }
+    }
+
+    /// Whether old bucket `index` has been moved to the new array.
+    #[inline(always)]
+    fn is_evacuated(&self, index: usize) -> bool {
+        // SAFETY: index is masked; Metas are never released before the
+        // whole array is freed.
+        unsafe { self.head::<(), ()>(index).tophash().get(0) == EVACUATED }
+    }
+
+    fn bytes<K, V>(&self) -> usize {
+        if !self.allocated {
+            return 0;
+        }
+        self.buckets() * size_of::<Meta>() + self.bodies_held * Shape::<K, V>::BODY_SIZE
+    }
+}
+
+/// A migration in progress from `old` to the table's current array.
+struct MigrationState {
+    kind: MigrationKind,
+    old: BucketArray,
+    /// Overflow buckets hanging off `old`.
+    old_overflow: usize,
+    /// Every old bucket at index `>= cursor` is evacuated.
+    cursor: usize,
+    /// Old buckets evacuated so far; the migration ends at `2^old.log2`.
+    evacuated: usize,
+}
+
+/// Go's map as a raw table of `(K, V)` entries: no hasher inside, hashes are
+/// passed in, and `hasher` closures are asked for when entries must move.
+pub(crate) struct RawTable<K, V, A: Allocator> {
+    /// The array new keys go to.
+    current: BucketArray,
+    /// Overflow buckets hanging off `current`.
+    overflow: usize,
+    migration: Option<MigrationState>,
+    len: usize,
+    /// The array never shrinks below this (from `with_capacity`/`reserve`).
+    min_log2: u8,
+    policy: ShrinkPolicy,
+    alloc: A,
+    marker: PhantomData<(K, V)>,
+}
+
+// SAFETY: the table owns its keys, values and allocations, like a `Vec`.
+unsafe impl<K: Send, V: Send, A: Allocator + Send> Send for RawTable<K, V, A> {}
+// SAFETY: `&RawTable` only hands out shared references to keys and values.
+unsafe impl<K: Sync, V: Sync, A: Allocator + Sync> Sync for RawTable<K, V, A> {}
+
+/// The tophash of `hash`: its top byte, raised above the markers.
+#[inline(always)]
+fn tophash(hash: u64) -> u8 {
+    let top = (hash >> 56) as u8;
+    if top < MIN_TOPHASH {
+        top + MIN_TOPHASH
+    } else {
+        top
+    }
+}
+
+/// Entries a `2^log2` array holds before it must grow (Go's
+/// `overLoadFactor`: more than 8 and more than 6.5 per bucket).
+pub(crate) fn capacity_of(log2: u8) -> usize {
+    let half = (1usize << log2) / LOAD_FACTOR_DEN;
+    (LOAD_FACTOR_NUM * half).max(BUCKET_SLOTS)
+}
+
+/// The smallest `log2` whose array holds `entries` without growing.
+fn log2_for(entries: usize) -> Result<u8, TryReserveError> {
+    let mut log2 = 0u8;
+    while capacity_of(log2) < entries {
+        log2 += 1;
+        // Stop well before `1 << log2` overflows; the layout check rejects it.
+        if usize::BITS as u8 - 4 <= log2 {
+            return Err(TryReserveError::CapacityOverflow);
+        }
+    }
+    Ok(log2)
+}
+
+#[inline(always)]
+fn prefetch(ptr: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint; it never faults, whatever the address.
+    unsafe {
+        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(ptr.cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = ptr;
+}
+
+/// Look for `top`/`eq` in the chain starting at `bucket`.
+///
+/// # Safety
+/// The chain must be live.
+#[inline(always)]
+unsafe fn search_chain<K, V>(
+    mut bucket: Bucket,
+    top: u8,
+    eq: &mut impl FnMut(&K) -> bool,
+) -> Option<(Bucket, usize)> {
+    loop {
+        // SAFETY: the chain is live (caller), so are its buckets and slots.
+        unsafe {
+            let group = bucket.tophash();
+            for slot in group.match_tophash(top) {
+                if eq(&*bucket.key::<K, V>(slot)) {
+                    return Some((bucket, slot));
+                }
+            }
+            if group.has_empty_rest() {
+                return None;
+            }
+            bucket = bucket.overflow::<K, V>()?;
+        }
+    }
+}
+
+impl<K, V, A: Allocator> RawTable<K, V, A> {
+    pub(crate) const fn new_in(alloc: A) -> Self {
+        RawTable {
+            current: BucketArray::unallocated(),
+            overflow: 0,
+            migration: None,
+            len: 0,
+            min_log2: 0,
+            policy: ShrinkPolicy::Auto,
+            alloc,
+            marker: PhantomData,
+        }
+    }
+
+    /// A table that holds `capacity` entries before its first grow.
+    pub(crate) fn try_with_capacity_in(capacity: usize, alloc: A) -> Result<Self, TryReserveError> {
+        let mut table = Self::new_in(alloc);
+        if capacity > 0 {
+            let log2 = log2_for(capacity)?;
+            table.current = table.allocate_array(log2, 1 << log2)?;
+            table.min_log2 = log2;
+        }
+        Ok(table)
+    }
+
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    pub(crate) fn allocator(&self) -> &A {
+        &self.alloc
+    }
+
+    /// Entries the current array holds before its next grow.
+    pub(crate) fn capacity(&self) -> usize {
+        if self.current.allocated {
+            capacity_of(self.current.log2)
+        } else {
+            0
+        }
+    }
+
+    pub(crate) fn shrink_policy(&self) -> ShrinkPolicy {
+        self.policy
+    }
+
+    pub(crate) fn set_shrink_policy(&mut self, policy: ShrinkPolicy) {
+        self.policy = policy;
+    }
+
+    pub(crate) fn mem_stats(&self) -> MemStats {
+        let overflow_bytes = Shape::<K, V>::OVERFLOW_LAYOUT.size();
+        let mut stats = MemStats {
+            len: self.len,
+            buckets: if self.current.allocated {
+                self.current.buckets()
+            } else {
+                0
+            },
+            old_buckets: 0,
+            overflow_buckets: self.overflow,
+            bucket_size: size_of::<Meta>() + Shape::<K, V>::BODY_SIZE,
+            allocated_bytes: self.current.bytes::<K, V>() + self.overflow * overflow_bytes,
+            payload_bytes: self.len * (size_of::<K>() + size_of::<V>()),
+            migration: None,
+        };
+        if let Some(m) = &self.migration {
+            stats.old_buckets = m.old.buckets();
+            stats.overflow_buckets += m.old_overflow;
+            stats.allocated_bytes += m.old.bytes::<K, V>() + m.old_overflow * overflow_bytes;
+            stats.migration = Some(Migration {
+                kind: m.kind,
+                evacuated: m.evacuated,
+                total: m.old.buckets(),
+            });
+        }
+        stats
+    }
+
+    // ----- allocation -------------------------------------------------
+
+    /// Allocate a `2^log2` array with `bodies_held` bodies; Metas zeroed.
+    fn allocate_array(&self, log2: u8, bodies_held: usize) -> Result<BucketArray, TryReserveError> {
+        let buckets = 1usize
+            .checked_shl(log2.into())
+            .ok_or(TryReserveError::CapacityOverflow)?;
+        let metas_layout =
+            Layout::array::<Meta>(buckets).map_err(|_| TryReserveError::CapacityOverflow)?;
+        let bodies_layout = Self::bodies_layout(bodies_held)?;
+        let metas = self
+            .alloc
+            .allocate_zeroed(metas_layout)
+            .map_err(|_| TryReserveError::AllocError {
+                layout: metas_layout,
+            })?
+            .cast::<Meta>();
+        let (bodies, bodies_held) = match bodies_layout {
+            None => (Self::dangling_body(), 0),
+            Some(layout) => match self.alloc.allocate(layout) {
+                Ok(block) => (block.cast::<u8>(), bodies_held),
+                Err(_) => {
+                    // SAFETY: just allocated with this layout.
+                    unsafe { self.alloc.deallocate(metas.cast(), metas_layout) };
+                    return Err(TryReserveError::AllocError { layout });
+                }
+            },
+        };
+        Ok(BucketArray {
+            metas,
+            bodies,
+            log2,
+            bodies_held,
+            allocated: true,
+        })
+    }
+
+    /// The layout of `n` bodies; `None` when that is zero bytes.
+    fn bodies_layout(n: usize) -> Result<Option<Layout>, TryReserveError> {
+        let size = n
+            .checked_mul(Shape::<K, V>::BODY_SIZE)
+            .ok_or(TryReserveError::CapacityOverflow)?;
+        if size == 0 {
+            return Ok(None);
+        }
+        Layout::from_size_align(size, Shape::<K, V>::BODY_ALIGN)
+            .map(Some)
+            .map_err(|_| TryReserveError::CapacityOverflow)
+    }
+
+    fn dangling_body() -> NonNull<u8> {
+        // Zero-sized bodies still need an aligned, non-null address.
+        let addr = ptr::without_provenance_mut::<u8>(Shape::<K, V>::BODY_ALIGN);
+        // SAFETY: an alignment is never zero.
+        unsafe { NonNull::new_unchecked(addr) }
+    }
+
+    /// Free an array's two blocks (not its overflow buckets).
+    fn free_array(&self, array: BucketArray) {
+        if !array.allocated {
+            return;
+        }
+        let metas_layout = Layout::array::<Meta>(array.buckets()).expect("allocated before");
+        // SAFETY: allocated by `allocate_array` with these layouts; the
+        // bodies block was shrunk to `bodies_held` bodies if released.
+        unsafe {
+            self.alloc.deallocate(array.metas.cast(), metas_layout);
+            if let Ok(Some(layout)) = Self::bodies_layout(array.bodies_held) {
+                self.alloc.deallocate(array.bodies, layout);
+            }
+        }
+    }
+
+    fn allocate_overflow(&mut self) -> Bucket {
+        let layout = Shape::<K, V>::OVERFLOW_LAYOUT;
+        let meta = match self.alloc.allocate(layout) {
+            Ok(block) => block.cast::<Meta>(),
+            Err(_) => handle_alloc_error(layout),
+        };
+        // SAFETY: a fresh block of OVERFLOW_LAYOUT begins with room for a Meta.
+        unsafe {
+            meta.as_ptr().write(Meta {
+                tophash: Group::EMPTY,
+                overflow: ptr::null_mut(),
+            });
+            Bucket::overflow_bucket::<K, V>(meta)
+        }
+    }
+
+    /// # Safety
+    /// `bucket` is an overflow bucket of this table, unlinked, holding no entry.
+    unsafe fn free_overflow(&self, bucket: Bucket) {
+        // SAFETY: allocated by `allocate_overflow` with this layout.
+        unsafe {
+            self.alloc
+                .deallocate(bucket.meta.cast(), Shape::<K, V>::OVERFLOW_LAYOUT)
+        }
+    }
+
+    // ----- lookups ----------------------------------------------------
+
+    /// Find the entry for which `eq` holds among those with this hash.
+    /// Moves nothing.
+    #[inline]
+    fn find(&self, hash: u64, mut eq: impl FnMut(&K) -> bool) -> Option<(Bucket, usize)> {
+        let top = tophash(hash);
+        if let Some(m) = &self.migration {
+            let index = hash as usize;
+            if !m.old.is_evacuated(index) {
+                // SAFETY: a bucket not evacuated is live in the old array.
+                if let Some(found) =
+                    unsafe { search_chain::<K, V>(m.old.head::<K, V>(index), top, &mut eq) }
+                {
+                    return Some(found);
+                }
+            }
+        }
+        let head = self.current.head::<K, V>(hash as usize);
+        prefetch(head.body.as_ptr());
+        // SAFETY: every primary bucket of the current array is live.
+        unsafe { search_chain::<K, V>(head, top, &mut eq) }
+    }
+
+    #[inline]
+    pub(crate) fn get(&self, hash: u64, eq: impl FnMut(&K) -> bool) -> Option<(&K, &V)> {
+        let (bucket, slot) = self.find(hash, eq)?;
+        // SAFETY: `find` returns a full slot of a live bucket.
+        unsafe { Some((&*bucket.key::<K, V>(slot), &*bucket.value::<K, V>(slot))) }
+    }
+
+    #[inline]
+    pub(crate) fn get_mut(
+        &mut self,
+        hash: u64,
+        eq: impl FnMut(&K) -> bool,
+    ) -> Option<(&K, &mut V)> {
+        let (bucket, slot) = self.find(hash, eq)?;
+        // SAFETY: a full slot of a live bucket, borrowed through `&mut self`.
+        unsafe { Some((&*bucket.key::<K, V>(slot), &mut *bucket.value::<K, V>(slot))) }
+    }
+
+    // ----- writes -----------------------------------------------------
+
+    /// Look `hash`/`eq` up for writing: does this write's share of a running
+    /// migration first, so the key can only be in the current array.
+    #[inline]
+    pub(crate) fn entry(
+        &mut self,
+        hash: u64,
+        mut eq: impl FnMut(&K) -> bool,
+        hasher: impl Fn(&K) -> u64,
+    ) -> RawEntry<'_, K, V, A> {
+        self.migration_work(hash, &hasher);
+        let head = self.current.head::<K, V>(hash as usize);
+        // SAFETY: every primary bucket of the current array is live.
+        match unsafe { search_chain::<K, V>(head, tophash(hash), &mut eq) } {
+            Some((bucket, slot)) => RawEntry::Occupied(RawOccupied {
+                table: self,
+                head,
+                bucket,
+                slot,
+            }),
+            None => RawEntry::Vacant(RawVacant { table: self, hash }),
+        }
+    }
+
+    /// Insert a key known to be absent; returns where it went.
+    fn insert_new(
+        &mut self,
+        hash: u64,
+        key: K,
+        value: V,
+        hasher: &impl Fn(&K) -> u64,
+    ) -> (Bucket, usize) {
+        if !self.current.allocated {
+            self.current = self
+                .allocate_array(self.min_log2, 1 << self.min_log2)
+                .unwrap_or_else(|e| e.handle());
+        } else if self.migration.is_none() && self.start_migration_if_due(self.len + 1) {
+            self.migration_work(hash, hasher);
+        }
+        let (bucket, slot) = self.free_slot(hash);
+        // SAFETY: `free_slot` returns an empty slot of a live bucket.
+        unsafe {
+            bucket.key::<K, V>(slot).write(key);
+            bucket.value::<K, V>(slot).write(value);
+            bucket.set_slot(slot, tophash(hash));
+        }
+        self.len += 1;
+        (bucket, slot)
+    }
+
+    /// The first free slot of `hash`'s chain in the current array, adding an
+    /// overflow bucket when the chain is full. Filling the first free slot
+    /// keeps `EMPTY_REST` true: every slot before it is full.
+    fn free_slot(&mut self, hash: u64) -> (Bucket, usize) {
+        let mut bucket = self.current.head::<K, V>(hash as usize);
+        // SAFETY: the current array is allocated and its chains are live.
+        unsafe {
+            loop {
+                if let Some(slot) = bucket.tophash().match_empty().lowest() {
+                    return (bucket, slot);
+                }
+                match bucket.overflow::<K, V>() {
+                    Some(next) => bucket = next,
+                    None => {
+                        let fresh = self.allocate_overflow();
+                        bucket.set_overflow(Some(fresh));
+                        self.overflow += 1;
+                        return (fresh, 0);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Take the entry at `slot` out of its chain, keeping `EMPTY_REST` true.
+    ///
+    /// # Safety
+    /// `bucket` is in the live chain starting at `head`; `slot` is full.
+    unsafe fn take(&mut self, head: Bucket, bucket: Bucket, slot: usize) -> (K, V) {
+        // SAFETY: a full slot of a live bucket (caller); it is marked empty
+        // right after the read, so the entry is owned once.
+        unsafe {
+            let entry = (
+                bucket.key::<K, V>(slot).read(),
+                bucket.value::<K, V>(slot).read(),
+            );
+            mark_erased::<K, V>(head, bucket, slot);
+            self.len -= 1;
+            entry
+        }
+    }
+
+    /// Remove the entry at `slot` (see `take`), then give back its overflow
+    /// bucket if that is now empty, and start a shrink if one is due.
+    ///
+    /// # Safety
+    /// As for `take`, and the chain is in the current array.
+    unsafe fn remove_at(&mut self, head: Bucket, bucket: Bucket, slot: usize) -> (K, V) {
+        // SAFETY: forwarded from the caller.
+        let entry = unsafe { self.take(head, bucket, slot) };
+        // SAFETY: the chain is live and in the current array.
+        if unsafe { self.unlink_if_empty(head, bucket) } {
+            self.overflow -= 1;
+        }
+        if self.migration.is_none() {
+            self.start_migration_if_due(self.len);
+        }
+        entry
+    }
+
+    /// Free `bucket` if it is an overflow bucket with no entry left.
+    /// Returns whether it did (the caller counts it off).
+    ///
+    /// # Safety
+    /// `bucket` is in the live chain starting at `head`.
+    unsafe fn unlink_if_empty(&self, head: Bucket, bucket: Bucket) -> bool {
+        // SAFETY: the chain is live (caller); `bucket` is found from `head`.
+        unsafe {
+            if bucket.same(head) || bucket.tophash().match_full().any() {
+                return false;
+            }
+            let mut prev = head;
+            loop {
+                let next = prev.overflow::<K, V>().expect("bucket is in the chain");
+                if next.same(bucket) {
+                    break;
+                }
+                prev = next;
+            }
+            // An empty bucket holds nothing `EMPTY_REST` could promise about.
+            prev.set_overflow(bucket.overflow::<K, V>());
+            self.free_overflow(bucket);
+            true
+        }
+    }
+
+    /// Start a migration if the table is due one with `len` entries:
+    /// grow, compact or (under `ShrinkPolicy::Auto`) shrink. Returns whether
+    /// one started. A shrink that cannot get memory is simply not started.
+    fn start_migration_if_due(&mut self, len: usize) -> bool {
+        let log2 = self.current.log2;
+        if len > capacity_of(log2) {
+            let grown = self.allocate_array(log2 + 1, 1 << (log2 + 1));
+            self.begin_migration(MigrationKind::Grow, grown.unwrap_or_else(|e| e.handle()));
+        } else if self.overflow >= 1 << log2.min(MAX_OVERFLOW_LOG2) {
+            let same = self.allocate_array(log2, 1 << log2);
+            self.begin_migration(MigrationKind::Compact, same.unwrap_or_else(|e| e.handle()));
+        } else if self.policy == ShrinkPolicy::Auto
+            && log2 > self.min_log2
+            && len * SHRINK_DIVISOR < capacity_of(log2)
+        {
+            // Land at no more than half load, inside the hysteresis band.
+            let target = log2_for(len.saturating_mul(2)).map_or(log2, |t| t.max(self.min_log2));
+            match self.allocate_array(target, 1 << target) {
+                Ok(smaller) if target < log2 => {
+                    self.begin_migration(MigrationKind::Shrink, smaller)
+                }
+                Ok(unused) => {
+                    self.free_array(unused);
+                    return false;
+                }
+                Err(_) => return false,
+            }
+        } else {
+            return false;
+        }
+        true
+    }
+
+    fn begin_migration(&mut self, kind: MigrationKind, new: BucketArray) {
+        debug_assert!(self.migration.is_none() && self.current.allocated);
+        let old = mem::replace(&mut self.current, new);
+        let buckets = old.buckets();
+        self.migration = Some(MigrationState {
+            kind,
+            old,
+            old_overflow: mem::replace(&mut self.overflow, 0),
+            cursor: buckets,
+            evacuated: 0,
+        });
+    }
+
+    /// A write's share of a running migration: evacuate the old bucket
+    /// `hash` maps to, then one more at the cursor.
+    #[inline]
+    fn migration_work(&mut self, hash: u64, hasher: &impl Fn(&K) -> u64) {
+        if self.migration.is_some() {
+            self.migration_work_slow(hash, hasher);
+        }
+    }
+
+    #[inline(never)]
+    fn migration_work_slow(&mut self, hash: u64, hasher: &impl Fn(&K) -> u64) {
+        let m = self.migration.as_ref().expect("migrating");
+        let index = hash as usize & m.old.mask();
+        if !m.old.is_evacuated(index) {
+            self.evacuate(index, hasher);
+        }
+        self.evacuate_next(hasher);
+    }
+
+    /// Advance the cursor past up to `CURSOR_SKIP_LIMIT` buckets that are
+    /// evacuated or empty, evacuate the next one, release the evacuated tail,
+    /// and end the migration when every bucket is moved.
+    fn evacuate_next(&mut self, hasher: &impl Fn(&K) -> u64) {
+        let m = self.migration.as_mut().expect("migrating");
+        let mut skips = CURSOR_SKIP_LIMIT;
+        while m.cursor > 0 && skips > 0 {
+            let index = m.cursor - 1;
+            let head = m.old.head::<K, V>(index);
+            // SAFETY: metas of the old array are live until it is freed.
+            let group = unsafe { head.tophash() };
+            if group.get(0) == EVACUATED {
+                m.cursor -= 1;
+            } else if !group.match_full().any() && unsafe { head.overflow::<K, V>() }.is_none() {
+                // SAFETY: as above; an empty bucket with no chain is
+                // evacuated by marking it.
+                unsafe { head.set_tophash(Group::repeat(EVACUATED)) };
+                m.evacuated += 1;
+                m.cursor -= 1;
+            } else {
+                break;
+            }
+            skips -= 1;
+        }
+        if skips > 0 && m.cursor > 0 {
+            let index = m.cursor - 1;
+            self.evacuate(index, hasher);
+            self.migration.as_mut().expect("migrating").cursor -= 1;
+        }
+        self.release_evacuated_tail();
+        let m = self.migration.as_ref().expect("migrating");
+        if m.evacuated == m.old.buckets() {
+            self.end_migration();
+        }
+    }
+
+    /// Move every entry of old bucket `index` (and its chain) to the current
+    /// array, then free the chain and mark the bucket `EVACUATED`.
+    fn evacuate(&mut self, index: usize, hasher: &impl Fn(&K) -> u64) {
+        let head = self
+            .migration
+            .as_ref()
+            .expect("migrating")
+            .old
+            .head::<K, V>(index);
+        // SAFETY: the old bucket is not evacuated, so it and its chain are
+        // live; destination slots come from `free_slot`, empty and live.
+        unsafe {
+            let mut bucket = head;
+            loop {
+                for slot in bucket.tophash().match_full() {
+                    // User code: if it panics, this entry has not moved yet.
+                    let hash = hasher(&*bucket.key::<K, V>(slot));
+                    let (dst, dst_slot) = self.free_slot(hash);
+                    ptr::copy_nonoverlapping(
+                        bucket.key::<K, V>(slot),
+                        dst.key::<K, V>(dst_slot),
+                        1,
+                    );
+                    ptr::copy_nonoverlapping(
+                        bucket.value::<K, V>(slot),
+                        dst.value::<K, V>(dst_slot),
+                        1,
+                    );
+                    dst.set_slot(dst_slot, tophash(hash));
+                    bucket.set_slot(slot, EMPTY_ONE);
+                }
+                match bucket.overflow::<K, V>() {
+                    Some(next) => bucket = next,
+                    None => break,
+                }
+            }
+            let mut next = head.overflow::<K, V>();
+            head.set_overflow(None);
+            head.set_tophash(Group::repeat(EVACUATED));
+            let mut freed = 0;
+            while let Some(bucket) = next {
+                next = bucket.overflow::<K, V>();
+                self.free_overflow(bucket);
+                freed += 1;
+            }
+            let m = self.migration.as_mut().expect("migrating");
+            m.old_overflow -= freed;
+            m.evacuated += 1;
+        }
+    }
+
+    /// Give back the bodies of the old array's evacuated tail (`>= cursor`)
+    /// once there is at least `RELEASE_CHUNK_BYTES` of it.
+    fn release_evacuated_tail(&mut self) {
+        let m = self.migration.as_mut().expect("migrating");
+        let body = Shape::<K, V>::BODY_SIZE;
+        let held = m.old.bodies_held;
+        if m.cursor == 0 || held <= m.cursor || (held - m.cursor) * body < RELEASE_CHUNK_BYTES {
+            return;
+        }
+        let (Ok(Some(old_layout)), Ok(Some(new_layout))) =
+            (Self::bodies_layout(held), Self::bodies_layout(m.cursor))
+        else {
+            return;
+        };
+        // SAFETY: the block was allocated with `old_layout` (or shrunk to
+        // it); the new layout is smaller with the same alignment; the
+        // bodies past the cursor hold no entry.
+        if let Ok(block) = unsafe { self.alloc.shrink(m.old.bodies, old_layout, new_layout) } {
+            m.old.bodies = block.cast();
+            m.old.bodies_held = m.cursor;
+        }
+    }
+
+    fn end_migration(&mut self) {
+        let m = self.migration.take().expect("migrating");
+        debug_assert_eq!(m.old_overflow, 0);
+        self.free_array(m.old);
+    }
+
+    /// Complete a running migration now.
+    pub(crate) fn finish_migration(&mut self, hasher: impl Fn(&K) -> u64) {
+        while self.migration.is_some() {
+            self.evacuate_next(&hasher);
+        }
+    }
+
+    /// Make room for `additional` more entries without a grow. Allocates
+    /// first, so on error nothing has changed; then finishes any running
+    /// migration and starts one to the bigger array, which later writes
+    /// complete (no stall here for a big table).
+    pub(crate) fn try_reserve(
+        &mut self,
+        additional: usize,
+        hasher: impl Fn(&K) -> u64,
+    ) -> Result<(), TryReserveError> {
+        let wanted = self
+            .len
+            .checked_add(additional)
+            .ok_or(TryReserveError::CapacityOverflow)?;
+        let log2 = log2_for(wanted)?;
+        if !self.current.allocated {
+            if wanted > 0 {
+                self.current = self.allocate_array(log2, 1 << log2)?;
+                self.min_log2 = log2;
+            }
+            return Ok(());
+        }
+        self.min_log2 = self.min_log2.max(log2.min(self.current.log2));
+        if log2 <= self.current.log2 {
+            return Ok(());
+        }
+        let bigger = self.allocate_array(log2, 1 << log2)?;
+        self.finish_migration(&hasher);
+        self.min_log2 = log2;
+        self.begin_migration(MigrationKind::Grow, bigger);
+        Ok(())
+    }
+
+    /// Finish any migration, then move to the smallest array that holds
+    /// `max(len, min_capacity)` entries, with no overflow buckets if one
+    /// rebuild can do it. Frees everything when that is zero.
+    pub(crate) fn shrink_to(&mut self, min_capacity: usize, hasher: impl Fn(&K) -> u64) {
+        self.finish_migration(&hasher);
+        let wanted = self.len.max(min_capacity);
+        if wanted == 0 {
+            self.reset();
+            return;
+        }
+        let Ok(log2) = log2_for(wanted) else { return };
+        self.min_log2 = self.min_log2.min(log2);
+        if !self.current.allocated || (log2 >= self.current.log2 && self.overflow == 0) {
+            return;
+        }
+        let log2 = log2.min(self.current.log2);
+        let kind = if log2 < self.current.log2 {
+            MigrationKind::Shrink
+        } else {
+            MigrationKind::Compact
+        };
+        if let Ok(array) = self.allocate_array(log2, 1 << log2) {
+            self.begin_migration(kind, array);
+            self.finish_migration(&hasher);
+        }
+    }
+
+    /// Drop every entry; keep the current array (std's and Go's `clear`).
+    /// Overflow buckets and a migration's old array are freed.
+    pub(crate) fn clear(&mut self) {
+        self.drop_entries();
+        self.free_overflow_and_old();
+        if self.current.allocated {
+            // SAFETY: the Meta array holds 2^log2 Metas; all-zero is
+            // `EMPTY_REST` with no overflow.
+            unsafe { ptr::write_bytes(self.current.metas.as_ptr(), 0, self.current.buckets()) };
+        }
+    }
+
+    /// Drop every entry and free every byte now (Go's `m = make(...)`).
+    pub(crate) fn reset(&mut self) {
+        self.drop_entries();
+        self.free_all();
+        self.min_log2 = 0;
+    }
+
+    /// Drop every entry, each marked empty before it is dropped.
+    fn drop_entries(&mut self) {
+        if mem::needs_drop::<K>() || mem::needs_drop::<V>() {
+            let mut slots = iter::RawSlots::new(self);
+            while let Some((bucket, slot)) = slots.next_slot() {
+                // SAFETY: a full slot of a live bucket; marking it empty
+                // first means a panicking drop leaves it owned by nobody
+                // else. `EMPTY_ONE` never breaks `EMPTY_REST`.
+                unsafe {
+                    bucket.set_slot(slot, EMPTY_ONE);
+                    self.len -= 1;
+                    drop((
+                        bucket.key::<K, V>(slot).read(),
+                        bucket.value::<K, V>(slot).read(),
+                    ));
+                }
+            }
+        }
+        self.len = 0;
+    }
+
+    /// Free every overflow bucket and the old array, leaving the current
+    /// array's primary buckets. Entries must have been dropped.
+    fn free_overflow_and_old(&mut self) {
+        if let Some(mut m) = self.migration.take() {
+            self.free_chains(&m.old, &mut m.old_overflow);
+            self.free_array(m.old);
+        }
+        let mut overflow = self.overflow;
+        self.free_chains(&self.current, &mut overflow);
+        self.overflow = overflow;
+    }
+
+    fn free_all(&mut self) {
+        self.free_overflow_and_old();
+        let current = mem::replace(&mut self.current, BucketArray::unallocated());
+        self.free_array(current);
+    }
+
+    /// Free the overflow buckets of every chain of `array`; `count` drops
+    /// to zero.
+    fn free_chains(&self, array: &BucketArray, count: &mut usize) {
+        let mut index = 0;
+        while *count > 0 && index < array.buckets() {
+            let head = array.head::<K, V>(index);
+            // SAFETY: Metas of an allocated array are live (count > 0
+            // implies allocated); overflow buckets are live until freed
+            // here, each read before it is freed.
+            unsafe {
+                let mut next = head.overflow::<K, V>();
+                head.set_overflow(None);
+                while let Some(bucket) = next {
+                    next = bucket.overflow::<K, V>();
+                    self.free_overflow(bucket);
+                    *count -= 1;
+                }
+            }
+            index += 1;
+        }
+    }
+
+    /// Keep the entries for which `keep` returns true. Removes in place
+    /// (no migration work); gives back emptied overflow buckets and may
+    /// start a shrink.
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
+        if let Some(m) = self.migration.as_mut() {
+            let old = m.old.shallow();
+            let mut count = m.old_overflow;
+            self.retain_array(&old, &mut count, &mut keep);
+            self.migration.as_mut().expect("migrating").old_overflow = count;
+        }
+        let current = self.current.shallow();
+        let mut count = self.overflow;
+        self.retain_array(&current, &mut count, &mut keep);
+        self.overflow = count;
+        if self.migration.is_none() && self.current.allocated {
+            self.start_migration_if_due(self.len);
+        }
+    }
+
+    fn retain_array(
+        &mut self,
+        array: &BucketArray,
+        overflow: &mut usize,
+        keep: &mut impl FnMut(&K, &mut V) -> bool,
+    ) {
+        if !array.allocated {
+            return;
+        }
+        for index in 0..array.buckets() {
+            if array.is_evacuated(index) {
+                continue;
+            }
+            let head = array.head::<K, V>(index);
+            let mut bucket = Some(head);
+            // SAFETY: a bucket not evacuated and its chain are live; the
+            // next bucket is read before the current one may be freed.
+            unsafe {
+                while let Some(b) = bucket {
+                    for slot in b.tophash().match_full() {
+                        if !keep(&*b.key::<K, V>(slot), &mut *b.value::<K, V>(slot)) {
+                            drop(self.take(head, b, slot));
+                        }
+                    }
+                    bucket = b.overflow::<K, V>();
+                    if self.unlink_if_empty(head, b) {
+                        *overflow -= 1;
+                    }
+                }
+            }
+        }
+    }
+
+    pub(crate) fn iter(&self) -> RawIter<'_, K, V> {
+        RawIter::new(self)
+    }
+
+    pub(crate) fn iter_mut(&mut self) -> RawIterMut<'_, K, V> {
+        RawIterMut::new(self)
+    }
+
+    pub(crate) fn drain(&mut self) -> RawDrain<'_, K, V, A> {
+        RawDrain::new(self)
+    }
+
+    pub(crate) fn into_iter(self) -> RawIntoIter<K, V, A> {
+        RawIntoIter::new(self)
+    }
+}
+
+impl BucketArray {
+    /// A copy of the pointers, for walking an array while `&mut` the table.
+    fn shallow(&self) -> BucketArray {
+        BucketArray { ..*self }
+    }
+}
+
+/// Mark `slot` empty, turning a trailing run of empties into `EMPTY_REST`
+/// (Go's `mapdelete` tail).
+///
+/// # Safety
+/// `bucket` is in the live chain starting at `head`; `slot < 8`.
+unsafe fn mark_erased<K, V>(head: Bucket, bucket: Bucket, slot: usize) {
+    // SAFETY: all buckets touched are in the live chain (caller).
+    unsafe {
+        let rest_is_empty = if slot == BUCKET_SLOTS - 1 {
+            bucket
+                .overflow::<K, V>()
+                .is_none_or(|next| next.tophash().get(0) == EMPTY_REST)
+        } else {
+            bucket.tophash().get(slot + 1) == EMPTY_REST
+        };
+        if !rest_is_empty {
+            bucket.set_slot(slot, EMPTY_ONE);
+            return;
+        }
+        let (mut bucket, mut slot) = (bucket, slot);
+        loop {
+            bucket.set_slot(slot, EMPTY_REST);
+            if slot == 0 {
+                if bucket.same(head) {
+                    return;
+                }
+                let last = bucket;
+                bucket = head;
+                while let Some(next) = bucket.overflow::<K, V>().filter(|n| !n.same(last)) {
+                    bucket = next;
+                }
+                slot = BUCKET_SLOTS - 1;
+            } else {
+                slot -= 1;
+            }
+            if bucket.tophash().get(slot) != EMPTY_ONE {
+                return;
+            }
+        }
+    }
+}
+
+impl<K, V, A: Allocator> Drop for RawTable<K, V, A> {
+    fn drop(&mut self) {
+        /// Frees the memory even if dropping an entry panics.
+        struct FreeOnDrop<'a, K, V, A: Allocator>(&'a mut RawTable<K, V, A>);
+        impl<K, V, A: Allocator> Drop for FreeOnDrop<'_, K, V, A> {
+            fn drop(&mut self) {
+                self.0.free_all();
+            }
+        }
+        let guard = FreeOnDrop(self);
+        guard.0.drop_entries();
+    }
+}
+
+impl<K: Clone, V: Clone, A: Allocator + Clone> Clone for RawTable<K, V, A> {
+    /// A copy with the same structure: same arrays, chains, migration
+    /// state and slot positions, so no hasher is needed.
+    fn clone(&self) -> Self {
+        let mut copy = Self::new_in(self.alloc.clone());
+        copy.min_log2 = self.min_log2;
+        copy.policy = self.policy;
+        if !self.current.allocated {
+            return copy;
+        }
+        copy.current = copy
+            .allocate_array(self.current.log2, self.current.bodies_held)
+            .unwrap_or_else(|e| e.handle());
+        if let Some(m) = &self.migration {
+            let old = copy
+                .allocate_array(m.old.log2, m.old.bodies_held)
+                .unwrap_or_else(|e| e.handle());
+            copy.migration = Some(MigrationState {
+                kind: m.kind,
+                old,
+                old_overflow: 0,
+                cursor: m.cursor,
+                evacuated: m.evacuated,
+            });
+            copy.clone_array(&m.old, true);
+        }
+        copy.clone_array(&self.current, false);
+        copy
+    }
+}
+
+impl<K: Clone, V: Clone, A: Allocator> RawTable<K, V, A> {
+    /// Copy every chain of `from` into the same places of this table's old
+    /// (`into_old`) or current array, freshly allocated with the same shape.
+    /// Entries and overflow buckets are counted as they are added, so a
+    /// panic in `clone` leaves a copy that drops cleanly.
+    fn clone_array(&mut self, from: &BucketArray, into_old: bool) {
+        let to = match &self.migration {
+            Some(m) if into_old => m.old.shallow(),
+            _ => self.current.shallow(),
+        };
+        for index in 0..from.buckets() {
+            // SAFETY: `from` is live where not evacuated; `to` was just
+            // allocated with the same shape. A slot of the copy is marked
+            // full only once both clones succeeded.
+            unsafe {
+                if from.is_evacuated(index) {
+                    to.head::<K, V>(index).set_tophash(Group::repeat(EVACUATED));
+                    continue;
+                }
+                let (mut src, mut dst) = (from.head::<K, V>(index), to.head::<K, V>(index));
+                loop {
+                    let group = src.tophash();
+                    for slot in group.match_full() {
+                        let key = (*src.key::<K, V>(slot)).clone();
+                        let value = (*src.value::<K, V>(slot)).clone();
+                        dst.key::<K, V>(slot).write(key);
+                        dst.value::<K, V>(slot).write(value);
+                        dst.set_slot(slot, group.get(slot));
+                        self.len += 1;
+                    }
+                    dst.set_tophash(group);
+                    let Some(next) = src.overflow::<K, V>() else {
+                        break;
+                    };
+                    let fresh = self.allocate_overflow();
+                    dst.set_overflow(Some(fresh));
+                    match self.migration.as_mut() {
+                        Some(m) if into_old => m.old_overflow += 1,
+                        _ => self.overflow += 1,
+                    }
+                    (src, dst) = (next, fresh);
+                }
+            }
+        }
+    }
+}
+
+/// A found entry, borrowed for writing.
+pub(crate) struct RawOccupied<'a, K, V, A: Allocator> {
+    table: &'a mut RawTable<K, V, A>,
+    head: Bucket,
+    bucket: Bucket,
+    slot: usize,
+}
+
+/// A key known to be absent, with its hash, borrowed for inserting.
+pub(crate) struct RawVacant<'a, K, V, A: Allocator> {
+    table: &'a mut RawTable<K, V, A>,
+    hash: u64,
+}
+
+pub(crate) enum RawEntry<'a, K, V, A: Allocator> {
+    Occupied(RawOccupied<'a, K, V, A>),
+    Vacant(RawVacant<'a, K, V, A>),
+}
+
+impl<'a, K, V, A: Allocator> RawOccupied<'a, K, V, A> {
+    pub(crate) fn key(&self) -> &K {
+        // SAFETY: the slot is full and the table borrowed for 'a.
+        unsafe { &*self.bucket.key::<K, V>(self.slot) }
+    }
+
+    pub(crate) fn get(&self) -> &V {
+        // SAFETY: as in `key`.
+        unsafe { &*self.bucket.value::<K, V>(self.slot) }
+    }
+
+    pub(crate) fn get_mut(&mut self) -> &mut V {
+        // SAFETY: as in `key`, with the table borrowed mutably.
+        unsafe { &mut *self.bucket.value::<K, V>(self.slot) }
+    }
+
+    pub(crate) fn into_mut(self) -> &'a mut V {
+        // SAFETY: as in `get_mut`, for the whole borrow.
+        unsafe { &mut *self.bucket.value::<K, V>(self.slot) }
+    }
+
+    /// Swap in a new key (for `HashSet::replace` and `Entry::insert_entry`).
+    pub(crate) fn replace_key(&mut self, key: K) -> K {
+        // SAFETY: as in `get_mut`; the caller's key is equal, so the slot
+        // and tophash stay right.
+        unsafe { ptr::replace(self.bucket.key::<K, V>(self.slot), key) }
+    }
+
+    pub(crate) fn remove(self) -> (K, V) {
+        // SAFETY: the slot is full, in the current array's chain at `head`
+        // (writes only look in the current array).
+        unsafe { self.table.remove_at(self.head, self.bucket, self.slot) }
+    }
+}
+
+impl<'a, K, V, A: Allocator> RawVacant<'a, K, V, A> {
+    pub(crate) fn hash(&self) -> u64 {
+        self.hash
+    }
+
+    pub(crate) fn insert(self, key: K, value: V, hasher: impl Fn(&K) -> u64) -> (&'a K, &'a mut V) {
+        let (bucket, slot) = self.table.insert_new(self.hash, key, value, &hasher);
+        // SAFETY: just written; the table stays borrowed for 'a.
+        unsafe { (&*bucket.key::<K, V>(slot), &mut *bucket.value::<K, V>(slot)) }
+    }
+
+    /// Insert and keep the entry borrowed as occupied.
+    pub(crate) fn insert_entry(
+        self,
+        key: K,
+        value: V,
+        hasher: impl Fn(&K) -> u64,
+    ) -> RawOccupied<'a, K, V, A> {
+        let (bucket, slot) = self.table.insert_new(self.hash, key, value, &hasher);
+        let head = self.table.current.head::<K, V>(self.hash as usize);
+        RawOccupied {
+            table: self.table,
+            head,
+            bucket,
+            slot,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capacity_follows_go_over_load_factor() {
+        // Go: grow when count > 8 && count > 6.5 * 2^B.
+        assert_eq!(capacity_of(0), 8);
+        assert_eq!(capacity_of(1), 13);
+        assert_eq!(capacity_of(2), 26);
+        assert_eq!(capacity_of(10), 6656);
+        assert_eq!(log2_for(0).unwrap(), 0);
+        assert_eq!(log2_for(8).unwrap(), 0);
+        assert_eq!(log2_for(9).unwrap(), 1);
+        assert_eq!(log2_for(6657).unwrap(), 11);
+        assert!(log2_for(usize::MAX).is_err());
+    }
+
+    #[test]
+    fn pairs_only_without_padding() {
+        assert!(Shape::<u64, u64>::PAIRED);
+        assert_eq!(Shape::<u64, u64>::BODY_SIZE, 128);
+        assert!(!Shape::<u8, u64>::PAIRED);
+        // Split: 8 one-byte keys, then 8 values aligned to 8.
+        assert_eq!(Shape::<u8, u64>::VALUES_AT, 8);
+        assert_eq!(Shape::<u8, u64>::BODY_SIZE, 72);
+        assert_eq!(Shape::<(), ()>::BODY_SIZE, 0);
+        assert_eq!(size_of::<Meta>(), 16);
+    }
+
+    #[test]
+    fn tophash_never_collides_with_markers() {
+        for top in 0..=255u64 {
+            assert!(tophash(top << 56) >= MIN_TOPHASH);
+        }
+    }
+}
