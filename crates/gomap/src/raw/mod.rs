@@ -1041,9 +1041,26 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
             return Ok(());
         }
         let bigger = self.allocate_array(log2, 1 << log2)?;
-        self.finish_migration(&hasher);
-        self.min_log2 = log2;
-        self.begin_migration(MigrationKind::Grow, bigger);
+        // Finishing the migration runs `Hash`: free `bigger` if it panics.
+        struct FreeOnUnwind<'a, K, V, A: Allocator> {
+            table: &'a mut RawTable<K, V, A>,
+            array: Option<BucketArray>,
+        }
+        impl<K, V, A: Allocator> Drop for FreeOnUnwind<'_, K, V, A> {
+            fn drop(&mut self) {
+                if let Some(array) = self.array.take() {
+                    self.table.free_array(array);
+                }
+            }
+        }
+        let mut guard = FreeOnUnwind {
+            table: self,
+            array: Some(bigger),
+        };
+        guard.table.finish_migration(&hasher);
+        let bigger = guard.array.take().expect("still held");
+        guard.table.min_log2 = log2;
+        guard.table.begin_migration(MigrationKind::Grow, bigger);
         Ok(())
     }
 
@@ -1093,23 +1110,40 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
         self.min_log2 = 0;
     }
 
-    /// Drop every entry, each marked empty before it is dropped.
+    /// Drop every entry, each marked empty before it is dropped. If a drop
+    /// panics, the rest are still dropped while unwinding (a second panic
+    /// aborts, as with a `Vec`), so none leaks and none is dropped twice.
     fn drop_entries(&mut self) {
-        if mem::needs_drop::<K>() || mem::needs_drop::<V>() {
-            let mut slots = iter::RawSlots::new(self);
-            while let Some((bucket, slot)) = slots.next_slot() {
-                // SAFETY: a full slot of a live bucket; marking it empty
-                // first means a panicking drop leaves it owned by nobody
-                // else. `EMPTY_ONE` never breaks `EMPTY_REST`.
+        /// Drops what the loop did not reach when unwinding.
+        struct DropRest<'a, K, V, A: Allocator> {
+            table: &'a mut RawTable<K, V, A>,
+            slots: iter::RawSlots<K, V>,
+        }
+        impl<K, V, A: Allocator> DropRest<'_, K, V, A> {
+            fn drop_next(&mut self) -> bool {
+                let Some((bucket, slot)) = self.slots.next_slot() else {
+                    return false;
+                };
+                // SAFETY: a full slot of a live bucket, marked empty before
+                // its entry is read out and dropped: owned exactly once.
+                // `EMPTY_ONE` never breaks `EMPTY_REST`.
                 unsafe {
                     bucket.set_slot(slot, EMPTY_ONE);
-                    self.len -= 1;
-                    drop((
-                        bucket.key::<K, V>(slot).read(),
-                        bucket.value::<K, V>(slot).read(),
-                    ));
+                    self.table.len -= 1;
+                    drop((bucket.key::<K, V>(slot).read(), bucket.value::<K, V>(slot).read()));
                 }
+                true
             }
+        }
+        impl<K, V, A: Allocator> Drop for DropRest<'_, K, V, A> {
+            fn drop(&mut self) {
+                while self.drop_next() {}
+            }
+        }
+        if mem::needs_drop::<K>() || mem::needs_drop::<V>() {
+            let slots = iter::RawSlots::new(self);
+            let mut rest = DropRest { table: self, slots };
+            while rest.drop_next() {}
         }
         self.len = 0;
     }
@@ -1117,13 +1151,12 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
     /// Free every overflow bucket and the old array, leaving the current
     /// array's primary buckets. Entries must have been dropped.
     fn free_overflow_and_old(&mut self) {
-        if let Some(mut m) = self.migration.take() {
-            self.free_chains(&m.old, &mut m.old_overflow);
+        if self.migration.is_some() {
+            self.free_chains(true);
+            let m = self.migration.take().expect("migrating");
             self.free_array(m.old);
         }
-        let mut overflow = self.overflow;
-        self.free_chains(&self.current, &mut overflow);
-        self.overflow = overflow;
+        self.free_chains(false);
     }
 
     fn free_all(&mut self) {
@@ -1132,22 +1165,23 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
         self.free_array(current);
     }
 
-    /// Free the overflow buckets of every chain of `array`; `count` drops
-    /// to zero.
-    fn free_chains(&self, array: &BucketArray, count: &mut usize) {
+    /// Free the overflow buckets of every chain of the old (`in_old`) or
+    /// current array.
+    fn free_chains(&mut self, in_old: bool) {
+        let array = self.array(in_old);
         let mut index = 0;
-        while *count > 0 && index < array.buckets() {
+        while *self.overflow_count(in_old) > 0 && index < array.buckets() {
             let head = array.head::<K, V>(index);
-            // SAFETY: Metas of an allocated array are live (count > 0
-            // implies allocated); overflow buckets are live until freed
-            // here, each read before it is freed.
+            // SAFETY: Metas of an allocated array are live (a nonzero count
+            // implies allocated); each overflow bucket is read before it is
+            // freed.
             unsafe {
                 let mut next = head.overflow::<K, V>();
                 head.set_overflow(None);
                 while let Some(bucket) = next {
                     next = bucket.overflow::<K, V>();
                     self.free_overflow(bucket);
-                    *count -= 1;
+                    *self.overflow_count(in_old) -= 1;
                 }
             }
             index += 1;
@@ -1158,27 +1192,34 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
     /// (no migration work); gives back emptied overflow buckets and may
     /// start a shrink.
     pub(crate) fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
-        if let Some(m) = self.migration.as_mut() {
-            let old = m.old.shallow();
-            let mut count = m.old_overflow;
-            self.retain_array(&old, &mut count, &mut keep);
-            self.migration.as_mut().expect("migrating").old_overflow = count;
+        if self.migration.is_some() {
+            self.retain_array(true, &mut keep);
         }
-        let current = self.current.shallow();
-        let mut count = self.overflow;
-        self.retain_array(&current, &mut count, &mut keep);
-        self.overflow = count;
+        self.retain_array(false, &mut keep);
         if self.migration.is_none() && self.current.allocated {
             self.start_migration_if_due(self.len);
         }
     }
 
-    fn retain_array(
-        &mut self,
-        array: &BucketArray,
-        overflow: &mut usize,
-        keep: &mut impl FnMut(&K, &mut V) -> bool,
-    ) {
+    /// The old (`in_old`) or current array, as a copy of its pointers.
+    fn array(&self, in_old: bool) -> BucketArray {
+        match &self.migration {
+            Some(m) if in_old => m.old.shallow(),
+            _ => self.current.shallow(),
+        }
+    }
+
+    /// The overflow bucket count of the old (`in_old`) or current array.
+    /// Counted in place, never in a local, so a panic cannot lose a change.
+    fn overflow_count(&mut self, in_old: bool) -> &mut usize {
+        match &mut self.migration {
+            Some(m) if in_old => &mut m.old_overflow,
+            _ => &mut self.overflow,
+        }
+    }
+
+    fn retain_array(&mut self, in_old: bool, keep: &mut impl FnMut(&K, &mut V) -> bool) {
+        let array = self.array(in_old);
         if !array.allocated {
             return;
         }
@@ -1199,7 +1240,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
                     }
                     bucket = b.overflow::<K, V>();
                     if self.unlink_if_empty(head, b) {
-                        *overflow -= 1;
+                        *self.overflow_count(in_old) -= 1;
                     }
                 }
             }
@@ -1323,10 +1364,7 @@ impl<K: Clone, V: Clone, A: Allocator> RawTable<K, V, A> {
     /// Entries and overflow buckets are counted as they are added, so a
     /// panic in `clone` leaves a copy that drops cleanly.
     fn clone_array(&mut self, from: &BucketArray, into_old: bool) {
-        let to = match &self.migration {
-            Some(m) if into_old => m.old.shallow(),
-            _ => self.current.shallow(),
-        };
+        let to = self.array(into_old);
         for index in 0..from.buckets() {
             // SAFETY: `from` is live where not evacuated; `to` was just
             // allocated with the same shape. A slot of the copy is marked
@@ -1353,10 +1391,7 @@ impl<K: Clone, V: Clone, A: Allocator> RawTable<K, V, A> {
                     };
                     let fresh = self.allocate_overflow();
                     dst.set_overflow(Some(fresh));
-                    match self.migration.as_mut() {
-                        Some(m) if into_old => m.old_overflow += 1,
-                        _ => self.overflow += 1,
-                    }
+                    *self.overflow_count(into_old) += 1;
                     (src, dst) = (next, fresh);
                 }
             }
