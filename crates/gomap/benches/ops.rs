@@ -1,1 +1,233 @@
-fn main() {}
+//! gomap against `hashbrown` and `std::collections::HashMap`, in one run.
+//!
+//! Grid: operation × key type (`u64`, `String`) × size (1e3, 1e5, 1e6; 1e7
+//! for `u64` lookups) × map. gomap's default hasher and hashbrown's are the
+//! same (foldhash's seeded `fast::RandomState`), so gomap/hashbrown is a
+//! same-hasher comparison; std uses its SipHash-1-3 default.
+//!
+//! `cargo bench -p gomap --bench ops`, then
+//! `python3 scripts/bench_table.py` turns criterion's estimates into the
+//! ratio table in README.md. Filter with e.g. `-- lookup_hit/u64`.
+
+use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
+use std::hint::black_box;
+use std::time::Duration;
+
+/// The three maps behind one interface.
+trait BenchMap<K> {
+    const NAME: &'static str;
+    fn new() -> Self;
+    fn with_capacity(n: usize) -> Self;
+    fn insert(&mut self, k: K, v: u64);
+    fn get(&self, k: &K) -> Option<&u64>;
+    fn remove(&mut self, k: &K) -> Option<u64>;
+    fn sum(&self) -> u64;
+}
+
+macro_rules! bench_map {
+    ($ty:ident, $name:literal) => {
+        impl<K: std::hash::Hash + Eq> BenchMap<K> for $ty<K, u64> {
+            const NAME: &'static str = $name;
+            fn new() -> Self {
+                $ty::default()
+            }
+            fn with_capacity(n: usize) -> Self {
+                let mut m = $ty::default();
+                m.reserve(n);
+                m
+            }
+            #[inline]
+            fn insert(&mut self, k: K, v: u64) {
+                $ty::insert(self, k, v);
+            }
+            #[inline]
+            fn get(&self, k: &K) -> Option<&u64> {
+                $ty::get(self, k)
+            }
+            #[inline]
+            fn remove(&mut self, k: &K) -> Option<u64> {
+                $ty::remove(self, k)
+            }
+            fn sum(&self) -> u64 {
+                self.values().fold(0, |a, v| a.wrapping_add(*v))
+            }
+        }
+    };
+}
+
+type GoMap<K, V> = gomap::HashMap<K, V>;
+type Brown<K, V> = hashbrown::HashMap<K, V>;
+type Std<K, V> = std::collections::HashMap<K, V>;
+bench_map!(GoMap, "gomap");
+bench_map!(Brown, "hashbrown");
+bench_map!(Std, "std");
+
+/// splitmix64: reproducible keys without another dependency.
+fn keys(n: usize, seed: u64) -> Vec<u64> {
+    let mut s = seed;
+    (0..n)
+        .map(|_| {
+            s = s.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = s;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        })
+        .collect()
+}
+
+trait Key: Clone + std::hash::Hash + Eq {
+    const NAME: &'static str;
+    fn make(x: u64) -> Self;
+}
+
+impl Key for u64 {
+    const NAME: &'static str = "u64";
+    fn make(x: u64) -> Self {
+        x
+    }
+}
+
+impl Key for String {
+    const NAME: &'static str = "string";
+    fn make(x: u64) -> Self {
+        format!("{x:016x}")
+    }
+}
+
+/// Lookups per timed iteration: all keys of small maps, a random sample of
+/// big ones (each lookup then misses the cache, as in a real big map).
+const LOOKUPS: usize = 10_000;
+
+fn filled<K: Key, M: BenchMap<K>>(present: &[K]) -> M {
+    let mut m = M::new();
+    for (i, k) in present.iter().enumerate() {
+        m.insert(k.clone(), i as u64);
+    }
+    m
+}
+
+fn bench_one<K: Key, M: BenchMap<K>>(c: &mut Criterion, n: usize, ops: &[&str]) {
+    let present: Vec<K> = keys(n, 1).into_iter().map(K::make).collect();
+    let absent: Vec<K> = keys(LOOKUPS.min(n), 2).into_iter().map(K::make).collect();
+    let sample: Vec<K> = present
+        .iter()
+        .step_by((n / LOOKUPS).max(1))
+        .cloned()
+        .collect();
+    let id = |op: &str| (format!("{op}/{}", K::NAME), BenchmarkId::new(M::NAME, n));
+    let per_op = |group: &mut criterion::BenchmarkGroup<_>, count: usize| {
+        group.throughput(Throughput::Elements(count as u64));
+    };
+    for &op in ops {
+        let (group_name, bench_id) = id(op);
+        let mut group = c.benchmark_group(group_name);
+        if n >= 1_000_000 {
+            group.sample_size(10);
+        }
+        match op {
+            "insert_grow" => {
+                per_op(&mut group, n);
+                group.bench_function(bench_id, |b| {
+                    b.iter_batched(
+                        || present.clone(),
+                        |ks| {
+                            let mut m = M::new();
+                            for (i, k) in ks.into_iter().enumerate() {
+                                m.insert(k, i as u64);
+                            }
+                            m
+                        },
+                        BatchSize::PerIteration,
+                    )
+                });
+            }
+            "insert_reserved" => {
+                per_op(&mut group, n);
+                group.bench_function(bench_id, |b| {
+                    b.iter_batched(
+                        || (M::with_capacity(n), present.clone()),
+                        |(mut m, ks)| {
+                            for (i, k) in ks.into_iter().enumerate() {
+                                m.insert(k, i as u64);
+                            }
+                            m
+                        },
+                        BatchSize::PerIteration,
+                    )
+                });
+            }
+            "lookup_hit" | "lookup_miss" => {
+                let m: M = filled(&present);
+                let probes = if op == "lookup_hit" { &sample } else { &absent };
+                per_op(&mut group, probes.len());
+                group.bench_function(bench_id, |b| {
+                    b.iter(|| {
+                        let mut found = 0u64;
+                        for k in probes {
+                            if let Some(v) = m.get(black_box(k)) {
+                                found = found.wrapping_add(*v);
+                            }
+                        }
+                        found
+                    })
+                });
+            }
+            "remove" => {
+                per_op(&mut group, sample.len());
+                group.bench_function(bench_id, |b| {
+                    b.iter_batched_ref(
+                        || filled::<K, M>(&present),
+                        |m| {
+                            for k in &sample {
+                                black_box(m.remove(k));
+                            }
+                        },
+                        BatchSize::PerIteration,
+                    )
+                });
+            }
+            "iterate" => {
+                let m: M = filled(&present);
+                per_op(&mut group, n);
+                group.bench_function(bench_id, |b| b.iter(|| black_box(m.sum())));
+            }
+            other => unreachable!("unknown op {other}"),
+        }
+        group.finish();
+    }
+}
+
+const ALL: &[&str] = &[
+    "insert_grow",
+    "insert_reserved",
+    "lookup_hit",
+    "lookup_miss",
+    "remove",
+    "iterate",
+];
+
+fn grid(c: &mut Criterion) {
+    for n in [1_000, 100_000, 1_000_000] {
+        bench_one::<u64, GoMap<u64, u64>>(c, n, ALL);
+        bench_one::<u64, Brown<u64, u64>>(c, n, ALL);
+        bench_one::<u64, Std<u64, u64>>(c, n, ALL);
+        bench_one::<String, GoMap<String, u64>>(c, n, ALL);
+        bench_one::<String, Brown<String, u64>>(c, n, ALL);
+        bench_one::<String, Std<String, u64>>(c, n, ALL);
+    }
+    let lookups = &["lookup_hit", "lookup_miss"];
+    bench_one::<u64, GoMap<u64, u64>>(c, 10_000_000, lookups);
+    bench_one::<u64, Brown<u64, u64>>(c, 10_000_000, lookups);
+    bench_one::<u64, Std<u64, u64>>(c, 10_000_000, lookups);
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(1))
+        .sample_size(20);
+    targets = grid
+}
+criterion_main!(benches);

@@ -12,7 +12,7 @@
 
 mod common;
 
-use common::{live_values, ConstHash, CountingAlloc, Counted, SameTopByte};
+use common::{live_values, ConstHash, Counted, CountingAlloc, SameTopByte};
 use gomap::{DefaultHashBuilder, HashMap, ShrinkPolicy};
 use proptest::prelude::*;
 use std::collections::HashMap as StdMap;
@@ -124,7 +124,10 @@ fn apply<K, S>(
             assert_eq!(map.get(&key(k)).map(|c| c.0), model.get(&key(k)).copied());
             assert_eq!(map.contains_key(&key(k)), model.contains_key(&key(k)));
             let kv = map.get_key_value(&key(k)).map(|(k, c)| (k.clone(), c.0));
-            assert_eq!(kv, model.get_key_value(&key(k)).map(|(k, v)| (k.clone(), *v)));
+            assert_eq!(
+                kv,
+                model.get_key_value(&key(k)).map(|(k, v)| (k.clone(), *v))
+            );
         }
         Op::GetMut(k, v) => {
             if let Some(c) = map.get_mut(&key(k)) {
@@ -199,7 +202,11 @@ fn apply<K, S>(
             let before = map.mem_stats();
             assert!(map.try_reserve(usize::MAX / 2).is_err());
             assert!(map.try_reserve(usize::MAX).is_err());
-            assert_eq!(map.mem_stats(), before, "failed try_reserve changed the map");
+            assert_eq!(
+                map.mem_stats(),
+                before,
+                "failed try_reserve changed the map"
+            );
         }
         Op::ShrinkToFit => {
             map.shrink_to_fit();
@@ -237,8 +244,16 @@ where
     let stats = map.mem_stats();
     assert_eq!(map.len(), model.len());
     assert_eq!(stats.len, model.len());
-    assert_eq!(stats.allocated_bytes, alloc.live(), "allocated_bytes vs allocator: {stats:?}");
-    assert_eq!(live_values() - base, model.len() as isize, "values alive vs len");
+    assert_eq!(
+        stats.allocated_bytes,
+        alloc.live(),
+        "allocated_bytes vs allocator: {stats:?}"
+    );
+    assert_eq!(
+        live_values() - base,
+        model.len() as isize,
+        "values alive vs len"
+    );
     let ours: StdMap<K, u32> = map.iter().map(|(k, c)| (k.clone(), c.0)).collect();
     assert_eq!(map.iter().len(), model.len());
     assert_eq!(&ours, model);

@@ -76,10 +76,18 @@ fn apply(op: &Op, map: &mut Map, alloc: &CountingAlloc) {
 fn check_consistent(map: &Map, alloc: &CountingAlloc, base: isize) {
     assert_eq!(map.iter().count(), map.len());
     assert_eq!(map.mem_stats().allocated_bytes, alloc.live());
-    assert_eq!(live_values() - base, map.len() as isize, "leak or double drop");
+    assert_eq!(
+        live_values() - base,
+        map.len() as isize,
+        "leak or double drop"
+    );
     for (k, v) in map.iter() {
         assert_eq!(v.0 .0, u32::from(k.0));
-        assert_eq!(map.get(k).map(|v| v.0 .0), Some(u32::from(k.0)), "{k:?} unreachable");
+        assert_eq!(
+            map.get(k).map(|v| v.0 .0),
+            Some(u32::from(k.0)),
+            "{k:?} unreachable"
+        );
     }
 }
 

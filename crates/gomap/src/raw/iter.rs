@@ -112,8 +112,7 @@ impl<K, V> RawSlots<K, V> {
             };
             self.bucket = Some(bucket);
             // SAFETY: as above.
-            let full = unsafe { bucket.tophash() }.match_full().0;
-            self.pending = super::group::BitMask(full.rotate_right(8 * self.offset as u32));
+            self.pending = unsafe { bucket.tophash() }.match_full().rotate(self.offset);
         }
     }
 
