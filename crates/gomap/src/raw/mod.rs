@@ -304,41 +304,58 @@ impl Bucket {
     }
 }
 
-/// An array of `2^log2` primary buckets in two allocations: the *metas*
-/// (all tophash words, then all overflow links: 16 bytes a bucket, zeroed)
-/// and the bodies. A lookup miss reads one word of the dense tophash half;
-/// the links are read only when a bucket has no `EMPTY_REST`. The bodies,
-/// the bulk, can be released from the tail on their own.
+/// The three blocks of a bucket array, in `BucketArray::parts` order.
+const TOPHASH: usize = 0;
+const LINKS: usize = 1;
+const BODIES: usize = 2;
+
+/// One block of a bucket array: room for `held` buckets' worth of it.
+#[derive(Clone, Copy)]
+struct Part {
+    ptr: NonNull<u8>,
+    held: usize,
+}
+
+/// An array of `2^log2` primary buckets in three blocks: the tophash words
+/// (8 bytes a bucket, zeroed), the overflow links (8 bytes a bucket,
+/// zeroed) and the bodies. A lookup miss reads one word of the dense
+/// tophash block; a link is read only when a bucket has no `EMPTY_REST`.
+/// An old array gives all three back from the tail as its migration moves
+/// down, so none of them is ever freed in one big call.
 struct BucketArray {
-    metas: NonNull<u64>,
-    bodies: NonNull<u8>,
+    /// `TOPHASH`, `LINKS`, `BODIES`. Each holds `2^log2` buckets, except in
+    /// an old array whose evacuated tail has been released: every bucket at
+    /// or past a part's `held` is evacuated. Zero-sized bodies hold nothing.
+    parts: [Part; 3],
     /// `2^log2 - 1`, kept to save the shift on every lookup.
     mask: usize,
     log2: u8,
-    /// Buckets whose bodies are allocated: `2^log2`, except in an old array
-    /// whose evacuated tail has been released; 0 when unallocated or when
-    /// bodies are zero-sized.
-    bodies_held: usize,
     allocated: bool,
 }
 
 impl BucketArray {
     const fn unallocated() -> Self {
+        let words = NonNull::from_ref(&UNALLOCATED.0).cast::<u64>();
         BucketArray {
-            metas: NonNull::from_ref(&UNALLOCATED.0).cast(),
-            bodies: NonNull::dangling(),
+            parts: [
+                Part {
+                    ptr: words.cast(),
+                    held: 0,
+                },
+                Part {
+                    // SAFETY: the static has two words.
+                    ptr: unsafe { words.add(1) }.cast(),
+                    held: 0,
+                },
+                Part {
+                    ptr: NonNull::dangling(),
+                    held: 0,
+                },
+            ],
             mask: 0,
             log2: 0,
-            bodies_held: 0,
             allocated: false,
         }
-    }
-
-    fn metas_layout(buckets: usize) -> Result<Layout, TryReserveError> {
-        buckets
-            .checked_mul(2)
-            .and_then(|words| Layout::array::<u64>(words).ok())
-            .ok_or(TryReserveError::CapacityOverflow)
     }
 
     #[inline(always)]
@@ -351,43 +368,75 @@ impl BucketArray {
         self.mask
     }
 
-    /// The primary bucket at `index & mask`. The body pointer is computed
-    /// without touching memory, so it is fine to ask for a released bucket;
-    /// using its body is not.
+    /// The primary bucket at `index & mask`. Pointers are computed without
+    /// touching memory, so it is fine to ask for a released bucket; using
+    /// it is not.
     #[inline(always)]
     fn head<K, V>(&self, index: usize) -> Bucket {
         let index = index & self.mask();
-        let body = self
-            .bodies
-            .as_ptr()
-            .wrapping_add(index * Shape::<K, V>::BODY_SIZE);
-        // SAFETY: index <= mask < 2^log2, and the metas hold 2 * 2^log2
-        // words (the static unallocated ones when log2 == 0); `bodies` is
-        // non-null and aligned, and adding within (or, for a released tail,
-        // just past) the block never wraps to null.
-        unsafe {
-            Bucket {
-                tophash: self.metas.add(index).cast(),
-                next: self.metas.add(self.buckets() + index).cast(),
-                body: NonNull::new_unchecked(body),
-            }
+        let at = |part: usize, size: usize| {
+            let ptr = self.parts[part].ptr.as_ptr().wrapping_add(index * size);
+            // SAFETY: a non-null block address plus an offset within (or,
+            // for a released tail, just past) the block never wraps to null.
+            unsafe { NonNull::new_unchecked(ptr) }
+        };
+        Bucket {
+            tophash: at(TOPHASH, size_of::<u64>()).cast(),
+            next: at(LINKS, size_of::<*mut OverflowHeader>()).cast(),
+            body: at(BODIES, Shape::<K, V>::BODY_SIZE),
         }
     }
 
     /// Whether old bucket `index` has been moved to the new array.
     #[inline(always)]
     fn is_evacuated(&self, index: usize) -> bool {
-        // SAFETY: index is masked; metas are never released before the
-        // whole array is freed.
-        unsafe { self.head::<(), ()>(index).tophash().get(0) == EVACUATED }
+        let index = index & self.mask();
+        // SAFETY: below `held`, the tophash word is allocated.
+        index >= self.parts[TOPHASH].held
+            || unsafe { self.head::<(), ()>(index).tophash().get(0) == EVACUATED }
     }
 
     fn bytes<K, V>(&self) -> usize {
         if !self.allocated {
             return 0;
         }
-        self.buckets() * 2 * size_of::<u64>() + self.bodies_held * Shape::<K, V>::BODY_SIZE
+        (0..3)
+            .map(|part| self.parts[part].held * part_size::<K, V>(part))
+            .sum()
     }
+
+    /// A copy of the pointers, for walking an array while `&mut` the table.
+    fn shallow(&self) -> BucketArray {
+        BucketArray { ..*self }
+    }
+}
+
+/// Bytes a bucket takes in each part.
+const fn part_size<K, V>(part: usize) -> usize {
+    match part {
+        TOPHASH => size_of::<u64>(),
+        LINKS => size_of::<*mut OverflowHeader>(),
+        _ => Shape::<K, V>::BODY_SIZE,
+    }
+}
+
+/// The layout of `buckets` buckets' worth of `part`; `None` when that is
+/// zero bytes (zero-sized bodies).
+fn part_layout<K, V>(part: usize, buckets: usize) -> Result<Option<Layout>, TryReserveError> {
+    let size = buckets
+        .checked_mul(part_size::<K, V>(part))
+        .ok_or(TryReserveError::CapacityOverflow)?;
+    let align = if part == BODIES {
+        Shape::<K, V>::BODY_ALIGN
+    } else {
+        align_of::<u64>()
+    };
+    if size == 0 {
+        return Ok(None);
+    }
+    Layout::from_size_align(size, align)
+        .map(Some)
+        .map_err(|_| TryReserveError::CapacityOverflow)
 }
 
 /// A migration in progress from `old` to the table's current array.
@@ -574,52 +623,47 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
 
     // ----- allocation -------------------------------------------------
 
-    /// Allocate a `2^log2` array with `bodies_held` bodies; metas zeroed.
-    fn allocate_array(&self, log2: u8, bodies_held: usize) -> Result<BucketArray, TryReserveError> {
+    /// Allocate a `2^log2` array whose parts hold `held` buckets (all of
+    /// them, but for a copy of a partly released old array). Tophash words
+    /// and links come zeroed: `EMPTY_REST`, no overflow.
+    fn allocate_array(&self, log2: u8, held: usize) -> Result<BucketArray, TryReserveError> {
         let buckets = 1usize
             .checked_shl(log2.into())
+            .filter(|&b| b < usize::MAX / 2)
             .ok_or(TryReserveError::CapacityOverflow)?;
-        let metas_layout = BucketArray::metas_layout(buckets)?;
-        let bodies_layout = Self::bodies_layout(bodies_held)?;
-        let metas = self
-            .alloc
-            .allocate_zeroed(metas_layout)
-            .map_err(|_| TryReserveError::AllocError {
-                layout: metas_layout,
-            })?
-            .cast::<u64>();
-        let (bodies, bodies_held) = match bodies_layout {
-            None => (Self::dangling_body(), 0),
-            Some(layout) => match self.alloc.allocate(layout) {
-                Ok(block) => (block.cast::<u8>(), bodies_held),
+        let mut array = BucketArray::unallocated();
+        array.parts[BODIES].ptr = Self::dangling_body();
+        for part in [TOPHASH, LINKS, BODIES] {
+            let layout = match part_layout::<K, V>(part, held) {
+                Ok(Some(layout)) => layout,
+                Ok(None) => continue,
+                Err(e) => {
+                    self.free_parts(&array);
+                    return Err(e);
+                }
+            };
+            let block = if part == BODIES {
+                self.alloc.allocate(layout)
+            } else {
+                self.alloc.allocate_zeroed(layout)
+            };
+            match block {
+                Ok(block) => {
+                    array.parts[part] = Part {
+                        ptr: block.cast(),
+                        held,
+                    }
+                }
                 Err(_) => {
-                    // SAFETY: just allocated with this layout.
-                    unsafe { self.alloc.deallocate(metas.cast(), metas_layout) };
+                    self.free_parts(&array);
                     return Err(TryReserveError::AllocError { layout });
                 }
-            },
-        };
-        Ok(BucketArray {
-            metas,
-            bodies,
-            mask: buckets - 1,
-            log2,
-            bodies_held,
-            allocated: true,
-        })
-    }
-
-    /// The layout of `n` bodies; `None` when that is zero bytes.
-    fn bodies_layout(n: usize) -> Result<Option<Layout>, TryReserveError> {
-        let size = n
-            .checked_mul(Shape::<K, V>::BODY_SIZE)
-            .ok_or(TryReserveError::CapacityOverflow)?;
-        if size == 0 {
-            return Ok(None);
+            }
         }
-        Layout::from_size_align(size, Shape::<K, V>::BODY_ALIGN)
-            .map(Some)
-            .map_err(|_| TryReserveError::CapacityOverflow)
+        array.mask = buckets - 1;
+        array.log2 = log2;
+        array.allocated = true;
+        Ok(array)
     }
 
     fn dangling_body() -> NonNull<u8> {
@@ -629,19 +673,25 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
         unsafe { NonNull::new_unchecked(addr) }
     }
 
-    /// Free an array's two blocks (not its overflow buckets).
-    fn free_array(&self, array: BucketArray) {
-        if !array.allocated {
-            return;
-        }
-        let metas_layout = BucketArray::metas_layout(array.buckets()).expect("allocated before");
-        // SAFETY: allocated by `allocate_array` with these layouts; the
-        // bodies block was shrunk to `bodies_held` bodies if released.
-        unsafe {
-            self.alloc.deallocate(array.metas.cast(), metas_layout);
-            if let Ok(Some(layout)) = Self::bodies_layout(array.bodies_held) {
-                self.alloc.deallocate(array.bodies, layout);
+    /// Free the parts of `array` that hold anything (not its overflow buckets).
+    fn free_parts(&self, array: &BucketArray) {
+        for part in [TOPHASH, LINKS, BODIES] {
+            let Part { ptr, held } = array.parts[part];
+            if held == 0 {
+                continue;
             }
+            if let Ok(Some(layout)) = part_layout::<K, V>(part, held) {
+                // SAFETY: allocated by `allocate_array` with this layout, or
+                // shrunk to it by `release_evacuated_tail`.
+                unsafe { self.alloc.deallocate(ptr, layout) };
+            }
+        }
+    }
+
+    /// Free an array's blocks (not its overflow buckets).
+    fn free_array(&self, array: BucketArray) {
+        if array.allocated {
+            self.free_parts(&array);
         }
     }
 
@@ -1018,26 +1068,34 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
         }
     }
 
-    /// Give back the bodies of the old array's evacuated tail (`>= cursor`)
-    /// once there is at least `RELEASE_CHUNK_BYTES` of it.
+    /// Give back the old array's evacuated tail (`>= cursor`), all three
+    /// parts, once there is at least `RELEASE_CHUNK_BYTES` of it. Each part
+    /// shrinks on its own; one the allocator will not shrink stays as it is.
     fn release_evacuated_tail(&mut self) {
         let m = self.migration.as_mut().expect("migrating");
-        let body = Shape::<K, V>::BODY_SIZE;
-        let held = m.old.bodies_held;
-        if m.cursor == 0 || held <= m.cursor || (held - m.cursor) * body < RELEASE_CHUNK_BYTES {
+        let per_bucket = 2 * size_of::<u64>() + Shape::<K, V>::BODY_SIZE;
+        let held = m.old.parts[TOPHASH].held;
+        if m.cursor == 0 || held <= m.cursor || (held - m.cursor) * per_bucket < RELEASE_CHUNK_BYTES
+        {
             return;
         }
-        let (Ok(Some(old_layout)), Ok(Some(new_layout))) =
-            (Self::bodies_layout(held), Self::bodies_layout(m.cursor))
-        else {
-            return;
-        };
-        // SAFETY: the block was allocated with `old_layout` (or shrunk to
-        // it); the new layout is smaller with the same alignment; the
-        // bodies past the cursor hold no entry.
-        if let Ok(block) = unsafe { self.alloc.shrink(m.old.bodies, old_layout, new_layout) } {
-            m.old.bodies = block.cast();
-            m.old.bodies_held = m.cursor;
+        for part in [TOPHASH, LINKS, BODIES] {
+            let Part { ptr, held } = m.old.parts[part];
+            let (Ok(Some(old_layout)), Ok(Some(new_layout))) = (
+                part_layout::<K, V>(part, held),
+                part_layout::<K, V>(part, m.cursor),
+            ) else {
+                continue;
+            };
+            // SAFETY: the block has `old_layout`; the new one is smaller with
+            // the same alignment; the buckets past the cursor are evacuated,
+            // and nothing reads them but `is_evacuated`, which checks `held`.
+            if let Ok(block) = unsafe { self.alloc.shrink(ptr, old_layout, new_layout) } {
+                m.old.parts[part] = Part {
+                    ptr: block.cast(),
+                    held: m.cursor,
+                };
+            }
         }
     }
 
@@ -1136,9 +1194,21 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
         self.drop_entries();
         self.free_overflow_and_old();
         if self.current.allocated {
-            // SAFETY: the metas hold 2 * 2^log2 words; all-zero is
-            // `EMPTY_REST` with no overflow.
-            unsafe { ptr::write_bytes(self.current.metas.as_ptr(), 0, 2 * self.current.buckets()) };
+            let buckets = self.current.buckets();
+            // SAFETY: the current array holds 2^log2 tophash words and
+            // links; all-zero is `EMPTY_REST` with no overflow.
+            unsafe {
+                ptr::write_bytes(
+                    self.current.parts[TOPHASH].ptr.as_ptr(),
+                    0,
+                    buckets * size_of::<u64>(),
+                );
+                ptr::write_bytes(
+                    self.current.parts[LINKS].ptr.as_ptr(),
+                    0,
+                    buckets * size_of::<u64>(),
+                );
+            }
         }
     }
 
@@ -1212,7 +1282,8 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
     fn free_chains(&mut self, in_old: bool) {
         let array = self.array(in_old);
         let mut index = 0;
-        while *self.overflow_count(in_old) > 0 && index < array.buckets() {
+        // Chains hang only off buckets not evacuated, all below every `held`.
+        while *self.overflow_count(in_old) > 0 && index < array.parts[LINKS].held {
             let head = array.head::<K, V>(index);
             // SAFETY: metas of an allocated array are live (a nonzero count
             // implies allocated); each overflow bucket is read before it is
@@ -1306,13 +1377,6 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
     }
 }
 
-impl BucketArray {
-    /// A copy of the pointers, for walking an array while `&mut` the table.
-    fn shallow(&self) -> BucketArray {
-        BucketArray { ..*self }
-    }
-}
-
 /// Mark `slot` empty, turning a trailing run of empties into `EMPTY_REST`
 /// (Go's `mapdelete` tail).
 ///
@@ -1380,11 +1444,11 @@ impl<K: Clone, V: Clone, A: Allocator + Clone> Clone for RawTable<K, V, A> {
             return copy;
         }
         copy.current = copy
-            .allocate_array(self.current.log2, self.current.bodies_held)
+            .allocate_array(self.current.log2, self.current.buckets())
             .unwrap_or_else(|e| e.handle());
         if let Some(m) = &self.migration {
             let old = copy
-                .allocate_array(m.old.log2, m.old.bodies_held)
+                .allocate_array(m.old.log2, m.old.parts[TOPHASH].held)
                 .unwrap_or_else(|e| e.handle());
             copy.migration = Some(MigrationState {
                 kind: m.kind,
@@ -1413,7 +1477,9 @@ impl<K: Clone, V: Clone, A: Allocator> RawTable<K, V, A> {
             // full only once both clones succeeded.
             unsafe {
                 if from.is_evacuated(index) {
-                    to.head::<K, V>(index).set_tophash(Group::repeat(EVACUATED));
+                    if !to.is_evacuated(index) {
+                        to.head::<K, V>(index).set_tophash(Group::repeat(EVACUATED));
+                    }
                     continue;
                 }
                 let (mut src, mut dst) = (from.head::<K, V>(index), to.head::<K, V>(index));

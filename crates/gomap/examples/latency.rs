@@ -1,0 +1,114 @@
+//! Per-operation tail latency: every single insert while growing an empty
+//! map to N `u64` keys, then every single remove while emptying it, for
+//! gomap and std's `HashMap` in the same run.
+//!
+//! std rehashes every entry at once at each doubling; gomap moves at most
+//! two old buckets per write. For removals, std never shrinks by itself, so
+//! its side calls `shrink_to_fit` whenever its load falls under a quarter
+//! (what a std user must do by hand to give memory back); gomap shrinks
+//! incrementally under `ShrinkPolicy::Auto`.
+//!
+//! `cargo run --release -p gomap --example latency -- [N]` (default 1e7).
+
+use std::hint::black_box;
+use std::time::Instant;
+
+fn keys(n: usize) -> Vec<u64> {
+    let mut s = 0x1234_5678u64;
+    (0..n)
+        .map(|_| {
+            s = s.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = s;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        })
+        .collect()
+}
+
+/// Nanoseconds of each call of `op(i)`, for `i` in `0..n`.
+fn time_each(n: usize, mut op: impl FnMut(usize)) -> Vec<u64> {
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let start = Instant::now();
+        op(i);
+        out.push(start.elapsed().as_nanos() as u64);
+    }
+    out
+}
+
+fn summary(name: &str, mut ns: Vec<u64>) -> u64 {
+    ns.sort_unstable();
+    let at = |q: f64| ns[((ns.len() as f64 * q) as usize).min(ns.len() - 1)];
+    let max = *ns.last().expect("timed something");
+    let total: u64 = ns.iter().sum();
+    println!(
+        "| {name:<28} | {:>6} | {:>6} | {:>7} | {:>8} | {:>10} | {:>8.1} |",
+        at(0.50),
+        at(0.99),
+        at(0.999),
+        at(0.9999),
+        max,
+        total as f64 / 1e6
+    );
+    max
+}
+
+fn main() {
+    let n: usize = std::env::args()
+        .nth(1)
+        .map(|a| a.parse().expect("N must be a whole number"))
+        .unwrap_or(10_000_000);
+    let keys = keys(n);
+    println!("per-operation latency, ns, {n} u64 keys (total in ms)\n");
+    println!("| map / phase                  |    p50 |    p99 |   p99.9 |  p99.99 |        max | total ms |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+
+    let mut std_map = std::collections::HashMap::new();
+    let std_grow = summary(
+        "std HashMap, insert",
+        time_each(n, |i| {
+            std_map.insert(keys[i], i as u64);
+        }),
+    );
+    let std_shrinks = std::cell::Cell::new(0);
+    let std_remove = summary(
+        "std HashMap + shrink_to_fit, remove",
+        time_each(n, |i| {
+            black_box(std_map.remove(&keys[i]));
+            if std_map.len() < std_map.capacity() / 4 {
+                std_map.shrink_to_fit();
+                std_shrinks.set(std_shrinks.get() + 1);
+            }
+        }),
+    );
+    drop(std_map);
+
+    let mut go_map = gomap::HashMap::new();
+    let go_grow = summary(
+        "gomap, insert",
+        time_each(n, |i| {
+            go_map.insert(keys[i], i as u64);
+        }),
+    );
+    let peak = go_map.mem_stats().allocated_bytes;
+    let go_remove = summary(
+        "gomap (Auto), remove",
+        time_each(n, |i| {
+            black_box(go_map.remove(&keys[i]));
+        }),
+    );
+    let end = go_map.mem_stats();
+
+    println!(
+        "\nmax insert: std / gomap = {:.0}x; max remove: std / gomap = {:.0}x",
+        std_grow as f64 / go_grow as f64,
+        std_remove as f64 / go_remove as f64
+    );
+    println!(
+        "std shrink_to_fit calls: {}; gomap bytes at peak {peak}, after emptying {} ({} buckets)",
+        std_shrinks.get(),
+        end.allocated_bytes,
+        end.buckets
+    );
+}
