@@ -31,6 +31,7 @@ pub struct VacantEntry<'a, K, V, S, A: Allocator = Global> {
 
 impl<'a, K: Eq + Hash, V, S: BuildHasher, A: Allocator> Entry<'a, K, V, S, A> {
     /// The value, inserting `default` if the key is absent.
+    #[inline]
     pub fn or_insert(self, default: V) -> &'a mut V {
         match self {
             Entry::Occupied(entry) => entry.into_mut(),
@@ -39,6 +40,7 @@ impl<'a, K: Eq + Hash, V, S: BuildHasher, A: Allocator> Entry<'a, K, V, S, A> {
     }
 
     /// The value, inserting `default()` if the key is absent.
+    #[inline]
     pub fn or_insert_with<F: FnOnce() -> V>(self, default: F) -> &'a mut V {
         match self {
             Entry::Occupied(entry) => entry.into_mut(),
@@ -47,6 +49,7 @@ impl<'a, K: Eq + Hash, V, S: BuildHasher, A: Allocator> Entry<'a, K, V, S, A> {
     }
 
     /// The value, inserting `default(&key)` if the key is absent.
+    #[inline]
     pub fn or_insert_with_key<F: FnOnce(&K) -> V>(self, default: F) -> &'a mut V {
         match self {
             Entry::Occupied(entry) => entry.into_mut(),
@@ -58,6 +61,7 @@ impl<'a, K: Eq + Hash, V, S: BuildHasher, A: Allocator> Entry<'a, K, V, S, A> {
     }
 
     /// The entry's key.
+    #[inline]
     pub fn key(&self) -> &K {
         match self {
             Entry::Occupied(entry) => entry.key(),
@@ -66,6 +70,7 @@ impl<'a, K: Eq + Hash, V, S: BuildHasher, A: Allocator> Entry<'a, K, V, S, A> {
     }
 
     /// Apply `f` to the value if the key is present.
+    #[inline]
     pub fn and_modify<F: FnOnce(&mut V)>(self, f: F) -> Self {
         match self {
             Entry::Occupied(mut entry) => {
@@ -77,6 +82,7 @@ impl<'a, K: Eq + Hash, V, S: BuildHasher, A: Allocator> Entry<'a, K, V, S, A> {
     }
 
     /// Set the value, inserting the key if absent, and keep the entry.
+    #[inline]
     pub fn insert_entry(self, value: V) -> OccupiedEntry<'a, K, V, S, A> {
         match self {
             Entry::Occupied(mut entry) => {
@@ -90,12 +96,14 @@ impl<'a, K: Eq + Hash, V, S: BuildHasher, A: Allocator> Entry<'a, K, V, S, A> {
 
 impl<'a, K: Eq + Hash, V: Default, S: BuildHasher, A: Allocator> Entry<'a, K, V, S, A> {
     /// The value, inserting `V::default()` if the key is absent.
+    #[inline]
     pub fn or_default(self) -> &'a mut V {
         self.or_insert_with(V::default)
     }
 }
 
 impl<'a, K, V, S, A: Allocator> OccupiedEntry<'a, K, V, S, A> {
+    #[inline]
     pub(super) fn new(raw: RawOccupied<'a, K, V, A>) -> Self {
         OccupiedEntry {
             raw,
@@ -104,42 +112,50 @@ impl<'a, K, V, S, A: Allocator> OccupiedEntry<'a, K, V, S, A> {
     }
 
     /// The stored key.
+    #[inline]
     pub fn key(&self) -> &K {
         self.raw.key()
     }
 
     /// The value.
+    #[inline]
     pub fn get(&self) -> &V {
         self.raw.get()
     }
 
     /// The value, mutably, for as long as the entry.
+    #[inline]
     pub fn get_mut(&mut self) -> &mut V {
         self.raw.get_mut()
     }
 
     /// The value, mutably, for as long as the map's borrow.
+    #[inline]
     pub fn into_mut(self) -> &'a mut V {
         self.raw.into_mut()
     }
 
     /// Replace the value, returning the old one.
+    #[inline]
     pub fn insert(&mut self, value: V) -> V {
         core::mem::replace(self.get_mut(), value)
     }
 
     /// Remove the entry, returning its value.
+    #[inline]
     pub fn remove(self) -> V {
         self.remove_entry().1
     }
 
     /// Remove the entry, returning the stored key and the value.
+    #[inline]
     pub fn remove_entry(self) -> (K, V) {
         self.raw.remove()
     }
 }
 
 impl<'a, K: Hash, V, S: BuildHasher, A: Allocator> VacantEntry<'a, K, V, S, A> {
+    #[inline]
     pub(super) fn new(raw: RawVacant<'a, K, V, A>, key: K, hash_builder: &'a S) -> Self {
         VacantEntry {
             raw,
@@ -149,16 +165,19 @@ impl<'a, K: Hash, V, S: BuildHasher, A: Allocator> VacantEntry<'a, K, V, S, A> {
     }
 
     /// The key that would be inserted.
+    #[inline]
     pub fn key(&self) -> &K {
         &self.key
     }
 
     /// Take the key back.
+    #[inline]
     pub fn into_key(self) -> K {
         self.key
     }
 
     /// Insert the key with `value`, returning the value mutably.
+    #[inline]
     pub fn insert(self, value: V) -> &'a mut V {
         let hash_builder = self.hash_builder;
         debug_assert_eq!(self.raw.hash(), make_hash(hash_builder, &self.key));
@@ -168,6 +187,7 @@ impl<'a, K: Hash, V, S: BuildHasher, A: Allocator> VacantEntry<'a, K, V, S, A> {
     }
 
     /// Insert the key with `value`, returning the occupied entry.
+    #[inline]
     pub fn insert_entry(self, value: V) -> OccupiedEntry<'a, K, V, S, A> {
         let hash_builder = self.hash_builder;
         let raw = self

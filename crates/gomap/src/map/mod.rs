@@ -282,6 +282,7 @@ impl<K, V, S, A: Allocator> HashMap<K, V, S, A> {
 }
 
 impl<K: Eq + Hash, V, S: BuildHasher, A: Allocator> HashMap<K, V, S, A> {
+    #[inline]
     fn hasher_fn(hash_builder: &S) -> impl Fn(&K) -> u64 + '_ {
         move |key: &K| make_hash(hash_builder, key)
     }
@@ -348,6 +349,7 @@ impl<K: Eq + Hash, V, S: BuildHasher, A: Allocator> HashMap<K, V, S, A> {
     /// }
     /// assert_eq!(words["a"], 3);
     /// ```
+    #[inline]
     pub fn entry(&mut self, key: K) -> Entry<'_, K, V, S, A> {
         let hash = make_hash(&self.hash_builder, &key);
         let hash_builder = &self.hash_builder;

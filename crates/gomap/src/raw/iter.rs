@@ -6,6 +6,7 @@
 //! Go, each walk starts at a random bucket and a random slot offset, so no
 //! caller can come to depend on an order.
 
+use super::group::BitMask;
 use super::{Bucket, BucketArray, RawTable};
 use allocator_api2::alloc::Allocator;
 use core::cell::Cell;
@@ -32,18 +33,48 @@ struct ArrayWalk {
     array: BucketArray,
     /// Skip evacuated buckets (set for the old array of a migration).
     old: bool,
-    start: usize,
-    visited: usize,
+    /// The next bucket is `next & mask`; the walk ends at `end`.
+    next: usize,
+    end: usize,
+}
+
+impl ArrayWalk {
+    fn new(array: &BucketArray, old: bool, start: usize) -> Self {
+        let (next, end) = if array.allocated {
+            (
+                start & array.mask(),
+                (start & array.mask()) + array.buckets(),
+            )
+        } else {
+            (0, 0)
+        };
+        ArrayWalk {
+            array: array.shallow(),
+            old,
+            next,
+            end,
+        }
+    }
+
+    fn clone(&self) -> Self {
+        ArrayWalk {
+            array: self.array.shallow(),
+            ..*self
+        }
+    }
 }
 
 /// The position of a walk over every full slot of a table. Holds raw
 /// pointers only; the wrappers below tie it to a borrow or an owned table.
 pub(super) struct RawSlots<K, V> {
-    walks: [Option<ArrayWalk>; 2],
-    /// The bucket being read, with its full slots not yet handed out
-    /// (rotated by `offset`).
-    bucket: Option<Bucket>,
-    pending: super::group::BitMask,
+    /// The old array (when migrating), then the current one.
+    walks: [ArrayWalk; 2],
+    /// Index into `walks`.
+    walk: usize,
+    /// The bucket being read; before the first, a static empty one.
+    bucket: Bucket,
+    /// Its full slots not yet handed out, rotated by `offset`.
+    pending: BitMask,
     offset: usize,
     /// Entries not yet handed out; the walk stops at zero.
     remaining: usize,
@@ -53,67 +84,73 @@ pub(super) struct RawSlots<K, V> {
 impl<K, V> RawSlots<K, V> {
     pub(super) fn new<A: Allocator>(table: &RawTable<K, V, A>) -> Self {
         let r = random();
-        let walk = |array: &BucketArray, old| {
-            array.allocated.then(|| ArrayWalk {
-                array: array.shallow(),
-                old,
-                start: r as usize & array.mask(),
-                visited: 0,
-            })
+        let old = match &table.migration {
+            Some(m) => ArrayWalk::new(&m.old, true, r as usize),
+            None => ArrayWalk::new(&BucketArray::unallocated(), true, 0),
         };
         RawSlots {
-            walks: [
-                table.migration.as_ref().and_then(|m| walk(&m.old, true)),
-                walk(&table.current, false),
-            ],
-            bucket: None,
-            pending: super::group::BitMask(0),
+            walks: [old, ArrayWalk::new(&table.current, false, r as usize)],
+            walk: 0,
+            bucket: BucketArray::unallocated().head::<K, V>(0),
+            pending: BitMask(0),
             offset: (r >> 56) as usize % super::BUCKET_SLOTS,
             remaining: table.len,
             marker: PhantomData,
         }
     }
 
-    /// The next primary bucket to read, or `None` at the end.
+    /// The next full slot. The table must be live and unchanged since
+    /// `new`, except for slots this walk handed out being marked empty.
+    #[inline]
+    pub(super) fn next_slot(&mut self) -> Option<(Bucket, usize)> {
+        if self.remaining == 0 {
+            return None;
+        }
+        loop {
+            if let Some(rotated) = self.pending.lowest() {
+                self.pending.0 &= self.pending.0 - 1;
+                self.remaining -= 1;
+                return Some((self.bucket, (rotated + self.offset) % super::BUCKET_SLOTS));
+            }
+            if !self.advance() {
+                return None;
+            }
+        }
+    }
+
+    /// Move to the next bucket: along the chain, else the next primary
+    /// bucket of the walk. False at the end.
+    fn advance(&mut self) -> bool {
+        // SAFETY: the table is live (caller); the current bucket's chain
+        // (or the static empty bucket) and every primary bucket handed out
+        // by `next_head` are live.
+        unsafe {
+            self.bucket = match self.bucket.overflow::<K, V>() {
+                Some(next) => next,
+                None => match self.next_head() {
+                    Some(head) => head,
+                    None => return false,
+                },
+            };
+            self.pending = self.bucket.tophash().match_full().rotate(self.offset);
+        }
+        true
+    }
+
+    /// The next primary bucket to read, skipping evacuated old buckets.
     fn next_head(&mut self) -> Option<Bucket> {
-        for walk in self.walks.iter_mut().flatten() {
-            while walk.visited < walk.array.buckets() {
-                let index = (walk.start + walk.visited) & walk.array.mask();
-                walk.visited += 1;
+        while self.walk < self.walks.len() {
+            let walk = &mut self.walks[self.walk];
+            while walk.next < walk.end {
+                let index = walk.next & walk.array.mask();
+                walk.next += 1;
                 if !(walk.old && walk.array.is_evacuated(index)) {
                     return Some(walk.array.head::<K, V>(index));
                 }
             }
+            self.walk += 1;
         }
         None
-    }
-
-    /// The next full slot. The table must be live and unchanged since
-    /// `new`, except for slots this walk handed out being marked empty.
-    pub(super) fn next_slot(&mut self) -> Option<(Bucket, usize)> {
-        loop {
-            if self.remaining == 0 {
-                return None;
-            }
-            if let Some(rotated) = self.pending.next() {
-                self.remaining -= 1;
-                let slot = (rotated + self.offset) % super::BUCKET_SLOTS;
-                return Some((self.bucket.expect("pending slots have a bucket"), slot));
-            }
-            // SAFETY: the table is live (caller); the current bucket's
-            // chain and the next primary bucket are live.
-            let next = match self.bucket {
-                Some(bucket) => unsafe { bucket.overflow::<K, V>() },
-                None => None,
-            };
-            let bucket = match next {
-                Some(next) => next,
-                None => self.next_head()?,
-            };
-            self.bucket = Some(bucket);
-            // SAFETY: as above.
-            self.pending = unsafe { bucket.tophash() }.match_full().rotate(self.offset);
-        }
     }
 
     fn len(&self) -> usize {
@@ -123,14 +160,9 @@ impl<K, V> RawSlots<K, V> {
 
 impl<K, V> Clone for RawSlots<K, V> {
     fn clone(&self) -> Self {
-        let walk = |w: &Option<ArrayWalk>| {
-            w.as_ref().map(|w| ArrayWalk {
-                array: w.array.shallow(),
-                ..*w
-            })
-        };
         RawSlots {
-            walks: [walk(&self.walks[0]), walk(&self.walks[1])],
+            walks: [self.walks[0].clone(), self.walks[1].clone()],
+            walk: self.walk,
             bucket: self.bucket,
             pending: self.pending,
             offset: self.offset,

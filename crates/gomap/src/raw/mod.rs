@@ -329,6 +329,9 @@ struct BucketArray {
     parts: [Part; 3],
     /// `2^log2 - 1`, kept to save the shift on every lookup.
     mask: usize,
+    /// `capacity_of(log2)`, kept for the check on every write; 0 when
+    /// unallocated.
+    capacity: usize,
     log2: u8,
     allocated: bool,
 }
@@ -353,6 +356,7 @@ impl BucketArray {
                 },
             ],
             mask: 0,
+            capacity: 0,
             log2: 0,
             allocated: false,
         }
@@ -541,6 +545,41 @@ unsafe fn search_chain<K, V>(
     }
 }
 
+/// `search_chain` for a write: also notes the chain's first free slot,
+/// where the key goes if it is absent.
+///
+/// # Safety
+/// The chain must be live.
+#[inline(always)]
+unsafe fn search_chain_for_write<K, V>(
+    mut bucket: Bucket,
+    top: u8,
+    eq: &mut impl FnMut(&K) -> bool,
+) -> Result<(Bucket, usize), Option<(Bucket, usize)>> {
+    let mut free = None;
+    loop {
+        // SAFETY: the chain is live (caller), so are its buckets and slots.
+        unsafe {
+            let group = bucket.tophash();
+            for slot in group.match_tophash(top) {
+                if eq(&*bucket.key::<K, V>(slot)) {
+                    return Ok((bucket, slot));
+                }
+            }
+            if free.is_none() {
+                free = group.match_empty().lowest().map(|slot| (bucket, slot));
+            }
+            if group.has_empty_rest() {
+                return Err(free);
+            }
+            match bucket.overflow::<K, V>() {
+                Some(next) => bucket = next,
+                None => return Err(free),
+            }
+        }
+    }
+}
+
 impl<K, V, A: Allocator> RawTable<K, V, A> {
     pub(crate) const fn new_in(alloc: A) -> Self {
         RawTable {
@@ -577,11 +616,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
 
     /// Entries the current array holds before its next grow.
     pub(crate) fn capacity(&self) -> usize {
-        if self.current.allocated {
-            capacity_of(self.current.log2)
-        } else {
-            0
-        }
+        self.current.capacity
     }
 
     pub(crate) fn shrink_policy(&self) -> ShrinkPolicy {
@@ -661,6 +696,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
             }
         }
         array.mask = buckets - 1;
+        array.capacity = capacity_of(log2);
         array.log2 = log2;
         array.allocated = true;
         Ok(array)
@@ -793,34 +829,49 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
         self.migration_work(hash, &hasher);
         let head = self.current.head::<K, V>(hash as usize);
         // SAFETY: every primary bucket of the current array is live.
-        match unsafe { search_chain::<K, V>(head, tophash(hash), &mut eq) } {
-            Some((bucket, slot)) => RawEntry::Occupied(RawOccupied {
+        match unsafe { search_chain_for_write::<K, V>(head, tophash(hash), &mut eq) } {
+            Ok((bucket, slot)) => RawEntry::Occupied(RawOccupied {
                 table: self,
                 head,
                 bucket,
                 slot,
             }),
-            None => RawEntry::Vacant(RawVacant { table: self, hash }),
+            Err(free) => RawEntry::Vacant(RawVacant {
+                table: self,
+                hash,
+                free,
+            }),
         }
     }
 
-    /// Insert a key known to be absent; returns where it went.
+    /// Insert a key known to be absent; returns where it went. `free` is the
+    /// first free slot of its chain, found by `entry`, if still valid.
+    #[inline]
     fn insert_new(
         &mut self,
         hash: u64,
         key: K,
         value: V,
         hasher: &impl Fn(&K) -> u64,
+        mut free: Option<(Bucket, usize)>,
     ) -> (Bucket, usize) {
         if !self.current.allocated {
             self.current = self
                 .allocate_array(self.min_log2, 1 << self.min_log2)
                 .unwrap_or_else(|e| e.handle());
-        } else if self.migration.is_none() && self.start_migration_if_due(self.len + 1) {
+            free = None;
+        } else if self.migration.is_none()
+            && self.migration_may_be_due(self.len + 1)
+            && self.start_migration_if_due(self.len + 1)
+        {
             self.migration_work(hash, hasher);
+            free = None;
         }
-        let (bucket, slot) = self.free_slot(hash);
-        // SAFETY: `free_slot` returns an empty slot of a live bucket.
+        let (bucket, slot) = match free {
+            Some(free) => free,
+            None => self.free_slot(hash),
+        };
+        // SAFETY: an empty slot of a live bucket of the current array.
         unsafe {
             bucket.key::<K, V>(slot).write(key);
             bucket.value::<K, V>(slot).write(value);
@@ -858,6 +909,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
     ///
     /// # Safety
     /// `bucket` is in the live chain starting at `head`; `slot` is full.
+    #[inline]
     unsafe fn take(&mut self, head: Bucket, bucket: Bucket, slot: usize) -> (K, V) {
         // SAFETY: a full slot of a live bucket (caller); it is marked empty
         // right after the read, so the entry is owned once.
@@ -877,6 +929,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
     ///
     /// # Safety
     /// As for `take`, and the chain is in the current array.
+    #[inline]
     unsafe fn remove_at(&mut self, head: Bucket, bucket: Bucket, slot: usize) -> (K, V) {
         // SAFETY: forwarded from the caller.
         let entry = unsafe { self.take(head, bucket, slot) };
@@ -884,7 +937,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
         if unsafe { self.unlink_if_empty(head, bucket) } {
             self.overflow -= 1;
         }
-        if self.migration.is_none() {
+        if self.migration.is_none() && self.migration_may_be_due(self.len) {
             self.start_migration_if_due(self.len);
         }
         entry
@@ -895,6 +948,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
     ///
     /// # Safety
     /// `bucket` is in the live chain starting at `head`.
+    #[inline]
     unsafe fn unlink_if_empty(&self, head: Bucket, bucket: Bucket) -> bool {
         // SAFETY: the chain is live (caller); `bucket` is found from `head`.
         unsafe {
@@ -916,9 +970,22 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
         }
     }
 
+    /// Whether `start_migration_if_due` could start anything: a few
+    /// comparisons, inlined into every write; a false positive (a shrink
+    /// under `ShrinkPolicy::Never`) only costs the call.
+    #[inline(always)]
+    fn migration_may_be_due(&self, len: usize) -> bool {
+        let capacity = self.current.capacity;
+        len > capacity
+            || self.overflow > self.current.mask
+            || (len * SHRINK_DIVISOR < capacity && self.current.log2 > self.min_log2)
+    }
+
     /// Start a migration if the table is due one with `len` entries:
     /// grow, compact or (under `ShrinkPolicy::Auto`) shrink. Returns whether
     /// one started. A shrink that cannot get memory is simply not started.
+    #[cold]
+    #[inline(never)]
     fn start_migration_if_due(&mut self, len: usize) -> bool {
         let log2 = self.current.log2;
         if len > capacity_of(log2) {
@@ -933,14 +1000,11 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
         {
             // Land at no more than half load, inside the hysteresis band.
             let target = log2_for(len.saturating_mul(2)).map_or(log2, |t| t.max(self.min_log2));
+            if target >= log2 {
+                return false;
+            }
             match self.allocate_array(target, 1 << target) {
-                Ok(smaller) if target < log2 => {
-                    self.begin_migration(MigrationKind::Shrink, smaller)
-                }
-                Ok(unused) => {
-                    self.free_array(unused);
-                    return false;
-                }
+                Ok(smaller) => self.begin_migration(MigrationKind::Shrink, smaller),
                 Err(_) => return false,
             }
         } else {
@@ -1382,6 +1446,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
 ///
 /// # Safety
 /// `bucket` is in the live chain starting at `head`; `slot < 8`.
+#[inline]
 unsafe fn mark_erased<K, V>(head: Bucket, bucket: Bucket, slot: usize) {
     // SAFETY: all buckets touched are in the live chain (caller).
     unsafe {
@@ -1519,6 +1584,8 @@ pub(crate) struct RawOccupied<'a, K, V, A: Allocator> {
 pub(crate) struct RawVacant<'a, K, V, A: Allocator> {
     table: &'a mut RawTable<K, V, A>,
     hash: u64,
+    /// The first free slot of the key's chain, if it has one.
+    free: Option<(Bucket, usize)>,
 }
 
 pub(crate) enum RawEntry<'a, K, V, A: Allocator> {
@@ -1554,6 +1621,7 @@ impl<'a, K, V, A: Allocator> RawOccupied<'a, K, V, A> {
         unsafe { ptr::replace(self.bucket.key::<K, V>(self.slot), key) }
     }
 
+    #[inline]
     pub(crate) fn remove(self) -> (K, V) {
         // SAFETY: the slot is full, in the current array's chain at `head`
         // (writes only look in the current array).
@@ -1566,8 +1634,11 @@ impl<'a, K, V, A: Allocator> RawVacant<'a, K, V, A> {
         self.hash
     }
 
+    #[inline]
     pub(crate) fn insert(self, key: K, value: V, hasher: impl Fn(&K) -> u64) -> (&'a K, &'a mut V) {
-        let (bucket, slot) = self.table.insert_new(self.hash, key, value, &hasher);
+        let (bucket, slot) = self
+            .table
+            .insert_new(self.hash, key, value, &hasher, self.free);
         // SAFETY: just written; the table stays borrowed for 'a.
         unsafe { (&*bucket.key::<K, V>(slot), &mut *bucket.value::<K, V>(slot)) }
     }
@@ -1579,7 +1650,9 @@ impl<'a, K, V, A: Allocator> RawVacant<'a, K, V, A> {
         value: V,
         hasher: impl Fn(&K) -> u64,
     ) -> RawOccupied<'a, K, V, A> {
-        let (bucket, slot) = self.table.insert_new(self.hash, key, value, &hasher);
+        let (bucket, slot) = self
+            .table
+            .insert_new(self.hash, key, value, &hasher, self.free);
         let head = self.table.current.head::<K, V>(self.hash as usize);
         RawOccupied {
             table: self.table,
