@@ -177,3 +177,8 @@ impl fmt::Display for TryReserveError {
 }
 
 impl std::error::Error for TryReserveError {}
+
+/// README.md's examples, compiled and run as doctests so they stay true.
+#[doc = include_str!("../../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

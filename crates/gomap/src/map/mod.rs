@@ -310,7 +310,7 @@ impl<K: Eq + Hash, V, S: BuildHasher, A: Allocator> HashMap<K, V, S, A> {
     /// ```
     pub fn try_reserve(&mut self, additional: usize) -> Result<(), TryReserveError> {
         self.table
-            .try_reserve(additional, Self::hasher_fn(&self.hash_builder))
+            .try_reserve(additional, true, Self::hasher_fn(&self.hash_builder))
     }
 
     /// Finish any migration and move to the smallest bucket array that
@@ -513,7 +513,11 @@ impl<K: Eq + Hash, V, S: BuildHasher, A: Allocator> Extend<(K, V)> for HashMap<K
         } else {
             hint.div_ceil(2)
         };
-        self.reserve(reserve);
+        // Room for the batch, but no floor: a collected map may still shrink.
+        let hasher = Self::hasher_fn(&self.hash_builder);
+        if let Err(e) = self.table.try_reserve(reserve, false, hasher) {
+            e.handle();
+        }
         for (k, v) in iter {
             self.insert(k, v);
         }

@@ -1176,13 +1176,16 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
         }
     }
 
-    /// Make room for `additional` more entries without a grow. Allocates
+    /// Make room for `additional` more entries without a grow; with
+    /// `floor`, automatic shrinking will not go below that (the user asked
+    /// for the room; `extend`'s own reservation does not set a floor). Allocates
     /// first, so on error nothing has changed; then finishes any running
     /// migration and starts one to the bigger array, which later writes
     /// complete (no stall here for a big table).
     pub(crate) fn try_reserve(
         &mut self,
         additional: usize,
+        floor: bool,
         hasher: impl Fn(&K) -> u64,
     ) -> Result<(), TryReserveError> {
         let wanted = self
@@ -1193,11 +1196,15 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
         if !self.current.allocated {
             if wanted > 0 {
                 self.current = self.allocate_array(log2, 1 << log2)?;
-                self.min_log2 = log2;
+                if floor {
+                    self.min_log2 = log2;
+                }
             }
             return Ok(());
         }
-        self.min_log2 = self.min_log2.max(log2.min(self.current.log2));
+        if floor {
+            self.min_log2 = self.min_log2.max(log2.min(self.current.log2));
+        }
         if log2 <= self.current.log2 {
             return Ok(());
         }
@@ -1220,7 +1227,9 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
         };
         guard.table.finish_migration(&hasher);
         let bigger = guard.array.take().expect("still held");
-        guard.table.min_log2 = log2;
+        if floor {
+            guard.table.min_log2 = log2;
+        }
         guard.table.begin_migration(MigrationKind::Grow, bigger);
         Ok(())
     }
