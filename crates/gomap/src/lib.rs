@@ -25,6 +25,45 @@
 //! assert_eq!(sessions.mem_stats().allocated_bytes, 0);
 //! ```
 //!
+//! ## Every way to empty a map, and what each costs
+//!
+//! | call | entries | memory | cost |
+//! |---|---|---|---|
+//! | [`clear`](HashMap::clear) | dropped | bucket array kept (std and Go's `clear`); overflow buckets freed; under [`ShrinkPolicy::Auto`] later writes shrink it | O(buckets) |
+//! | [`reset`](HashMap::reset) | dropped | everything freed now (Go's `m = make(...)`) | O(buckets) |
+//! | [`shrink_to_fit`](HashMap::shrink_to_fit) / [`shrink_to`](HashMap::shrink_to) | kept | finishes any migration and rebuilds at the size the entries need, now | O(entries + buckets) |
+//! | [`finish_migration`](HashMap::finish_migration) | kept | completes a running grow or shrink now instead of over the next writes | O(old buckets) |
+//! | removing keys (`remove`, [`retain`](HashMap::retain), [`drain`](HashMap::drain)) | dropped | under `Auto`, once fewer than 1.625 entries per bucket remain, halves the array, a bucket or two per write; `Never` keeps it, as Go does | O(1) per write |
+//!
+//! ## Maps in an arena
+//!
+//! Maps take any [`Allocator`], so a group of short-lived maps (say, the
+//! per-request caches of the seed's first production case) can live in one
+//! `bumpalo` arena and be freed together when the request ends. A bump
+//! arena reclaims nothing on `shrink`, `clear` or `reset` — only when the
+//! arena itself is reset or dropped.
+//!
+//! ```
+//! use bumpalo::Bump;
+//! use gomap::HashMap;
+//!
+//! fn handle_request(arena: &Bump, user: u64) -> usize {
+//!     let mut seen = HashMap::new_in(arena);
+//!     let mut per_key = HashMap::new_in(arena);
+//!     for i in 0..1000u64 {
+//!         seen.insert(i % 97, user);
+//!         *per_key.entry(i % 13).or_insert(0) += 1;
+//!     }
+//!     seen.len() + per_key.len()
+//! } // the maps drop here; their bytes stay in the arena until it resets
+//!
+//! let mut arena = Bump::new();
+//! for user in 0..3 {
+//!     assert_eq!(handle_request(&arena, user), 97 + 13);
+//!     arena.reset(); // every map of the request, freed at once
+//! }
+//! ```
+//!
 //! The design and its departures from Go are documented at the top of the
 //! raw table module (`src/raw/mod.rs`).
 

@@ -1,0 +1,250 @@
+//! Giving memory back, asserted exactly with a counting allocator: the
+//! 99 % removal, a sliding window, the hysteresis band (no thrash), and maps
+//! in a bump arena.
+
+mod common;
+
+use bumpalo::Bump;
+use common::CountingAlloc;
+use gomap::{DefaultHashBuilder, HashMap, MemStats, ShrinkPolicy};
+
+type Map = HashMap<u64, u64, DefaultHashBuilder, CountingAlloc>;
+
+fn counted() -> (Map, CountingAlloc) {
+    let alloc = CountingAlloc::default();
+    (HashMap::new_in(alloc.clone()), alloc)
+}
+
+/// splitmix64 keys in a fixed, scrambled order.
+fn keys(n: usize, seed: u64) -> Vec<u64> {
+    let mut s = seed;
+    (0..n)
+        .map(|_| {
+            s = s.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = s;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        })
+        .collect()
+}
+
+/// Bytes of a fresh map (grown insert by insert) holding `keys`.
+fn fresh_bytes(keys: &[u64]) -> usize {
+    let (mut fresh, alloc) = counted();
+    fresh.extend(keys.iter().map(|&k| (k, k)));
+    fresh.finish_migration();
+    assert_eq!(fresh.mem_stats().allocated_bytes, alloc.live());
+    alloc.live()
+}
+
+#[test]
+fn removing_99_percent_gives_the_memory_back() {
+    let all = keys(1_000_000, 1);
+    let (mut map, alloc) = counted();
+    for &k in &all {
+        map.insert(k, k);
+    }
+    let peak = alloc.live();
+    // Remove 99 % in random order (`all` is already scrambled).
+    let (gone, kept) = all.split_at(990_000);
+    for k in gone {
+        assert!(map.remove(k).is_some());
+        assert_eq!(map.mem_stats().allocated_bytes, alloc.live());
+    }
+    let at_once = alloc.live();
+    // The last halving started at 1.33 % (8192 -> 4096 buckets) and needs
+    // up to 8192 writes; a few more ordinary writes finish it.
+    let mut writes = 0;
+    while map.mem_stats().migration.is_some() {
+        let k = kept[writes % kept.len()];
+        map.insert(k, k);
+        writes += 1;
+    }
+    let settled = alloc.live();
+    let fresh = fresh_bytes(kept);
+    println!(
+        "peak {peak} B; right after the removals {at_once} B ({:.2}x fresh); \
+         after {writes} more writes {settled} B ({:.2}x fresh); fresh {fresh} B",
+        at_once as f64 / fresh as f64,
+        settled as f64 / fresh as f64
+    );
+    assert!(settled <= 2 * fresh, "{settled} > 2 x {fresh}");
+    assert!(
+        at_once * 10 < peak,
+        "most memory is back even mid-migration"
+    );
+    assert!(
+        writes <= 8192,
+        "the last halving is bounded by its old size"
+    );
+}
+
+#[test]
+fn never_keeps_the_peak_like_go() {
+    let all = keys(100_000, 2);
+    let (map, alloc) = counted();
+    let mut map = map.with_shrink_policy(ShrinkPolicy::Never);
+    map.extend(all.iter().map(|&k| (k, k)));
+    map.finish_migration();
+    let peak = alloc.live();
+    for k in &all[..99_000] {
+        map.remove(k);
+    }
+    let stats = map.mem_stats();
+    assert_eq!(stats.allocated_bytes, alloc.live());
+    assert!(alloc.live() * 2 > peak, "Never gave the bucket array back");
+    assert_eq!(stats.migration, None);
+}
+
+#[test]
+fn a_sliding_window_stays_flat() {
+    const LIVE: usize = 100_000;
+    let all = keys(LIVE + 1_000_000, 3);
+    let (mut map, alloc) = counted();
+    for &k in &all[..LIVE] {
+        map.insert(k, k);
+    }
+    let warm = alloc.live();
+    let mut highest = warm;
+    for i in LIVE..all.len() {
+        map.insert(all[i], 0);
+        map.remove(&all[i - LIVE]);
+        highest = highest.max(alloc.live());
+        if i % 4096 == 0 {
+            assert_eq!(map.mem_stats().allocated_bytes, alloc.live());
+        }
+    }
+    let end = alloc.live();
+    println!("after warm-up {warm} B, highest {highest} B, end {end} B");
+    assert_eq!(map.len(), LIVE);
+    assert!(end * 4 <= warm * 5, "end {end} > 1.25 x warm {warm}");
+    assert!(highest <= 2 * warm, "highest {highest} > 2 x warm {warm}");
+}
+
+/// Migrations started by one write: a new `migration`, or a changed bucket
+/// count (a tiny table can start and finish one in a single write).
+fn started(before: &MemStats, after: &MemStats) -> usize {
+    let new_migration = after.migration.is_some()
+        && (before.migration.is_none()
+            || before.migration.map(|m| (m.kind, m.total))
+                != after.migration.map(|m| (m.kind, m.total))
+            || after.migration.map(|m| m.evacuated) < before.migration.map(|m| m.evacuated));
+    usize::from(new_migration || (after.migration.is_none() && before.buckets != after.buckets))
+}
+
+#[test]
+fn no_thrash_at_any_grow_or_shrink_boundary() {
+    let pool = keys(200_000, 4);
+    for log2 in 1..=14u32 {
+        let (mut map, _alloc) = counted();
+        // Fill to exactly the grow threshold of 2^log2 buckets.
+        let capacity = (13usize << log2) / 2;
+        map.extend(pool[..capacity].iter().map(|&k| (k, k)));
+        map.shrink_to_fit();
+        assert_eq!(map.mem_stats().buckets, 1 << log2);
+        // One key in and out, over and over, across the grow boundary.
+        let mut count = 0;
+        for round in 0..2_000 {
+            let before = map.mem_stats();
+            if round % 2 == 0 {
+                map.insert(pool[capacity], 0);
+            } else {
+                map.remove(&pool[capacity]);
+            }
+            count += started(&before, &map.mem_stats());
+        }
+        assert_eq!(count, 1, "grow boundary of 2^{log2}: {count} migrations");
+
+        // Down to just above the shrink threshold of 2^(log2+1) buckets,
+        // then in and out across it.
+        map.finish_migration();
+        let shrink_at = ((13usize << (log2 + 1)) / 2).div_ceil(4);
+        let mut live = map.len();
+        while live > shrink_at {
+            live -= 1;
+            map.remove(&pool[live]);
+        }
+        map.finish_migration();
+        let mut count = 0;
+        for round in 0..2_000 {
+            let before = map.mem_stats();
+            if round % 2 == 0 {
+                map.remove(&pool[live - 1]);
+            } else {
+                map.insert(pool[live - 1], 0);
+            }
+            count += started(&before, &map.mem_stats());
+        }
+        assert_eq!(
+            count,
+            1,
+            "shrink boundary of 2^{}: {count} migrations",
+            log2 + 1
+        );
+
+        // A random walk of the length around the shrink boundary, staying
+        // inside the band: at most the one migration already counted.
+        // (A quarter of the threshold either way keeps the walk inside the
+        // band: a halving leaves room up to twice the threshold.)
+        map.finish_migration();
+        let mut count = 0;
+        let reach = (shrink_at / 4).max(1);
+        let steps = keys(4_000, u64::from(log2));
+        for step in steps {
+            let before = map.mem_stats();
+            if step % 2 == 0 && live > shrink_at - reach {
+                live -= 1;
+                map.remove(&pool[live]);
+            } else if live < shrink_at + reach {
+                map.insert(pool[live], 0);
+                live += 1;
+            }
+            count += started(&before, &map.mem_stats());
+        }
+        assert!(
+            count <= 1,
+            "random walk at 2^{}: {count} migrations",
+            log2 + 1
+        );
+    }
+}
+
+#[test]
+fn many_maps_in_one_arena_are_freed_with_it() {
+    let arena = Bump::new();
+    let mut maps: Vec<HashMap<u64, u64, DefaultHashBuilder, &Bump>> = Vec::new();
+    for m in 0..50u64 {
+        let mut map = HashMap::new_in(&arena);
+        map.extend((0..1_000).map(|i| (i, i * m)));
+        maps.push(map);
+    }
+    assert!(maps
+        .iter()
+        .enumerate()
+        .all(|(m, map)| map[&7] == 7 * m as u64));
+    let held: usize = maps.iter().map(|m| m.mem_stats().allocated_bytes).sum();
+    assert!(held <= arena.allocated_bytes());
+    drop(maps);
+    drop(arena); // every map's memory goes back here, at once
+}
+
+#[test]
+fn mem_stats_matches_what_the_arena_handed_out() {
+    // One chunk big enough for everything, so the arena's used bytes are
+    // exactly the map's blocks plus alignment padding.
+    let arena = Bump::with_capacity(8 << 20);
+    let before = arena.allocated_bytes() - arena.chunk_capacity();
+    let mut map: HashMap<u64, u64, DefaultHashBuilder, &Bump> =
+        HashMap::with_capacity_in(20_000, &arena);
+    map.extend((0..20_000).map(|i| (i, i)));
+    let used = arena.allocated_bytes() - arena.chunk_capacity() - before;
+    let stats = map.mem_stats();
+    assert_eq!(stats.migration, None);
+    let blocks = 3 + stats.overflow_buckets;
+    assert!(
+        stats.allocated_bytes <= used && used <= stats.allocated_bytes + 16 * blocks,
+        "arena used {used} B, map says {} B over {blocks} blocks",
+        stats.allocated_bytes
+    );
+}
