@@ -445,14 +445,8 @@ impl<K: Eq + Hash, V, S: BuildHasher, A: Allocator> HashMap<K, V, S, A> {
         K: Borrow<Q>,
     {
         let hash = make_hash(&self.hash_builder, key);
-        match self.table.entry(
-            hash,
-            |k| k.borrow() == key,
-            Self::hasher_fn(&self.hash_builder),
-        ) {
-            RawEntry::Occupied(raw) => Some(raw.remove()),
-            RawEntry::Vacant(_) => None,
-        }
+        let hasher = Self::hasher_fn(&self.hash_builder);
+        self.table.remove(hash, |k| k.borrow() == key, hasher)
     }
 }
 

@@ -71,12 +71,15 @@
 //! All three are the same thing: a *migration* from an old array to a new
 //! one, of any size. While it runs:
 //!
-//! * Every write (insert, remove, `entry`) first evacuates the old bucket its
-//!   key hashes to (if not already done), then *one more* at the cursor, which
+//! * Every insert (and `entry`) first evacuates the old bucket its key
+//!   hashes to (if not already done), then *one more* at the cursor, which
 //!   walks the old array downward and passes over up to
-//!   [`CURSOR_SKIP_LIMIT`] buckets that are already evacuated or empty. So no
-//!   write moves more than two old buckets with their chains, and a migration
-//!   ends after at most `2^oldB` writes.
+//!   [`CURSOR_SKIP_LIMIT`] buckets that are already evacuated or empty. A
+//!   remove needs no evacuation to find its key (it takes it out of its old
+//!   bucket in place), so it advances the cursor twice instead: a shrink
+//!   keeps pace with a map that keeps emptying. So no write moves more than
+//!   two old buckets with their chains, and a migration ends after at most
+//!   `2^oldB` writes.
 //! * Reads never move anything. A key whose old bucket is not yet evacuated is
 //!   looked for there first, then in the new array (after a panic in `Hash`
 //!   half-way through an evacuation, a bucket can be split between the two).
@@ -841,6 +844,62 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
                 hash,
                 free,
             }),
+        }
+    }
+
+    /// Remove the entry for `hash`/`eq`. During a migration a remove needs
+    /// no evacuation to find its key (it may take it out of its old bucket
+    /// in place), so its share of the work goes to the cursor: two old
+    /// buckets, the same bound as any write, and a shrink that keeps pace
+    /// with a map that keeps emptying.
+    #[inline]
+    pub(crate) fn remove(
+        &mut self,
+        hash: u64,
+        mut eq: impl FnMut(&K) -> bool,
+        hasher: impl Fn(&K) -> u64,
+    ) -> Option<(K, V)> {
+        if self.migration.is_some() {
+            if let Some(entry) = self.remove_while_migrating(hash, &mut eq, &hasher) {
+                return Some(entry);
+            }
+        }
+        let head = self.current.head::<K, V>(hash as usize);
+        // SAFETY: every primary bucket of the current array is live; a
+        // found slot is full and in that chain.
+        unsafe {
+            let (bucket, slot) = search_chain::<K, V>(head, tophash(hash), &mut eq)?;
+            Some(self.remove_at(head, bucket, slot))
+        }
+    }
+
+    /// `remove`'s migration half: two steps of the cursor, then the key's
+    /// old bucket if that is not evacuated yet.
+    #[inline(never)]
+    fn remove_while_migrating(
+        &mut self,
+        hash: u64,
+        eq: &mut impl FnMut(&K) -> bool,
+        hasher: &impl Fn(&K) -> u64,
+    ) -> Option<(K, V)> {
+        self.evacuate_next(hasher);
+        if self.migration.is_some() {
+            self.evacuate_next(hasher);
+        }
+        let m = self.migration.as_ref()?;
+        if m.old.is_evacuated(hash as usize) {
+            return None;
+        }
+        let head = m.old.head::<K, V>(hash as usize);
+        // SAFETY: a bucket not evacuated and its chain are live; a found
+        // slot is full and in that chain.
+        unsafe {
+            let (bucket, slot) = search_chain::<K, V>(head, tophash(hash), eq)?;
+            let entry = self.take(head, bucket, slot);
+            if self.unlink_if_empty(head, bucket) {
+                *self.overflow_count(true) -= 1;
+            }
+            Some(entry)
         }
     }
 
@@ -1679,7 +1738,7 @@ mod tests {
     use core::hash::BuildHasher;
 
     /// Old buckets that still hold something: what a write could move.
-    fn loaded_old_buckets<K, V>(table: &RawTable<K, V, Global>) -> Option<usize> {
+    fn loaded_old_buckets<K, V>(table: &RawTable<K, V, Global>) -> Option<Vec<usize>> {
         let m = table.migration.as_ref()?;
         let loaded = (0..m.old.buckets())
             .filter(|&i| !m.old.is_evacuated(i))
@@ -1688,8 +1747,15 @@ mod tests {
                 // SAFETY: not evacuated, so live.
                 unsafe { head.tophash().match_full().any() || head.overflow::<K, V>().is_some() }
             })
-            .count();
+            .collect();
         Some(loaded)
+    }
+
+    /// How many of `loaded` (old buckets that held entries) are evacuated now.
+    fn evacuated_since<K, V>(table: &RawTable<K, V, Global>, loaded: &[usize]) -> usize {
+        table.migration.as_ref().map_or(loaded.len(), |m| {
+            loaded.iter().filter(|&&i| m.old.is_evacuated(i)).count()
+        })
     }
 
     #[test]
@@ -1702,17 +1768,19 @@ mod tests {
             let before = loaded_old_buckets(table);
             let kind = table.migration.as_ref().map(|m| m.kind);
             let hash = hasher(&key);
-            match table.entry(hash, |k| *k == key, hasher) {
-                RawEntry::Vacant(v) if insert => drop(v.insert(key, key, hasher)),
-                RawEntry::Occupied(o) if !insert => drop(o.remove()),
-                _ => panic!("model mismatch for {key}"),
+            if insert {
+                match table.entry(hash, |k| *k == key, hasher) {
+                    RawEntry::Vacant(v) => drop(v.insert(key, key, hasher)),
+                    RawEntry::Occupied(_) => panic!("{key} inserted twice"),
+                }
+            } else {
+                assert_eq!(table.remove(hash, |k| *k == key, hasher), Some((key, key)));
             }
-            let after = loaded_old_buckets(table);
-            if let (Some(before), Some(after)) = (before, after) {
+            if let Some(before) = before {
+                let moved = evacuated_since(table, &before);
                 assert!(
-                    before - after <= 2,
-                    "{kind:?}: one write moved {} buckets",
-                    before - after
+                    moved <= 2,
+                    "{kind:?}: one write moved {moved} loaded buckets"
                 );
             }
             kind
