@@ -13,6 +13,10 @@ use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criteri
 use std::hint::black_box;
 use std::time::Duration;
 
+#[path = "../tests/common/keys.rs"]
+mod keys;
+use keys::keys;
+
 /// The three maps behind one interface.
 trait BenchMap<K> {
     const NAME: &'static str;
@@ -61,20 +65,6 @@ type Std<K, V> = std::collections::HashMap<K, V>;
 bench_map!(GoMap, "gomap");
 bench_map!(Brown, "hashbrown");
 bench_map!(Std, "std");
-
-/// splitmix64: reproducible keys without another dependency.
-fn keys(n: usize, seed: u64) -> Vec<u64> {
-    let mut s = seed;
-    (0..n)
-        .map(|_| {
-            s = s.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = s;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        })
-        .collect()
-}
 
 trait Key: Clone + std::hash::Hash + Eq {
     const NAME: &'static str;

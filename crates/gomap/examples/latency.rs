@@ -13,18 +13,9 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-fn keys(n: usize) -> Vec<u64> {
-    let mut s = 0x1234_5678u64;
-    (0..n)
-        .map(|_| {
-            s = s.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = s;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        })
-        .collect()
-}
+#[path = "../tests/common/keys.rs"]
+mod keys;
+use keys::keys;
 
 /// Nanoseconds of each call of `op(i)`, for `i` in `0..n`.
 fn time_each(n: usize, mut op: impl FnMut(usize)) -> Vec<u64> {
@@ -59,7 +50,7 @@ fn main() {
         .nth(1)
         .map(|a| a.parse().expect("N must be a whole number"))
         .unwrap_or(10_000_000);
-    let keys = keys(n);
+    let keys = keys(n, 0x1234_5678);
     println!("per-operation latency, ns, {n} u64 keys (total in ms)\n");
     println!("| map / phase                  |    p50 |    p99 |   p99.9 |  p99.99 |        max | total ms |");
     println!("|---|---:|---:|---:|---:|---:|---:|");

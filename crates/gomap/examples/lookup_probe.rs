@@ -5,18 +5,9 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-fn keys(n: usize, seed: u64) -> Vec<u64> {
-    let mut s = seed;
-    (0..n)
-        .map(|_| {
-            s = s.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = s;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        })
-        .collect()
-}
+#[path = "../tests/common/keys.rs"]
+mod keys;
+use keys::keys;
 
 fn time(probes: &[u64], get: impl Fn(&u64) -> Option<u64>) -> f64 {
     let start = Instant::now();

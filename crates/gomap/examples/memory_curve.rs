@@ -7,6 +7,10 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+#[path = "../tests/common/keys.rs"]
+mod keys;
+use keys::keys;
+
 /// The system allocator, counting live bytes.
 struct Counting;
 
@@ -66,19 +70,6 @@ map!(gomap::HashMap<u64, u64>);
 map!(std::collections::HashMap<u64, u64>);
 map!(hashbrown::HashMap<u64, u64>);
 
-fn keys(n: usize) -> Vec<u64> {
-    let mut s = 42u64;
-    (0..n)
-        .map(|_| {
-            s = s.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = s;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        })
-        .collect()
-}
-
 const PHASES: [&str; 7] = [
     "inserted N",
     "removed 50 %",
@@ -127,7 +118,7 @@ fn main() {
         .nth(1)
         .map(|a| a.parse().expect("N must be a whole number"))
         .unwrap_or(1_000_000);
-    let keys = keys(n);
+    let keys = keys(n, 42);
     let curves = [
         (
             "gomap Auto",

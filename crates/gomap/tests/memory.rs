@@ -5,6 +5,7 @@
 mod common;
 
 use bumpalo::Bump;
+use common::keys::keys;
 use common::CountingAlloc;
 use gomap::{DefaultHashBuilder, HashMap, MemStats, ShrinkPolicy};
 
@@ -13,20 +14,6 @@ type Map = HashMap<u64, u64, DefaultHashBuilder, CountingAlloc>;
 fn counted() -> (Map, CountingAlloc) {
     let alloc = CountingAlloc::default();
     (HashMap::new_in(alloc.clone()), alloc)
-}
-
-/// splitmix64 keys in a fixed, scrambled order.
-fn keys(n: usize, seed: u64) -> Vec<u64> {
-    let mut s = seed;
-    (0..n)
-        .map(|_| {
-            s = s.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = s;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        })
-        .collect()
 }
 
 /// Bytes of a fresh map (grown insert by insert) holding `keys`.

@@ -3,6 +3,8 @@
 //! cue. Each test binary uses part of it.
 #![allow(dead_code)]
 
+pub mod keys;
+
 use allocator_api2::alloc::{AllocError, Allocator, Global};
 use std::alloc::Layout;
 use std::cell::Cell;
