@@ -87,8 +87,10 @@ use sse2 as arch;
 #[cfg(not(target_arch = "x86_64"))]
 use swar as arch;
 
-/// The tophash word of one bucket.
+/// The tophash word of one bucket. Transparent: the tophash block is an
+/// array of `u64`s read and written as `Group`s.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(transparent)]
 pub(crate) struct Group(pub(crate) u64);
 
 impl Group {

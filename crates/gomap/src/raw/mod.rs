@@ -93,10 +93,10 @@
 //!   (measured on the prototype: an 18 ms stall for 150 MB).
 //!
 //! New arrays take their tophash words and overflow pointers from
-//! `allocate_zeroed` (zero is
-//! `EMPTY_REST` and a null overflow pointer) with an alignment of 16, so the
-//! system allocator serves big arrays with fresh, lazily zeroed pages rather
-//! than a `memset`; bodies are left uninitialised.
+//! `allocate_zeroed` (zero is `EMPTY_REST` and a null overflow pointer) with
+//! an alignment of 8 — the system allocator serves alignments up to 16
+//! through `calloc`, so big arrays get fresh, lazily zeroed pages rather than
+//! a `memset`. Bodies are left uninitialised.
 //!
 //! # Panic safety
 //!
@@ -1261,10 +1261,10 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
             }
             return Ok(());
         }
-        if floor {
-            self.min_log2 = self.min_log2.max(log2.min(self.current.log2));
-        }
         if log2 <= self.current.log2 {
+            if floor {
+                self.min_log2 = self.min_log2.max(log2);
+            }
             return Ok(());
         }
         let bigger = self.allocate_array(log2, 1 << log2)?;
