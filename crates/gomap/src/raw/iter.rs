@@ -75,6 +75,8 @@ pub(super) struct RawSlots<K, V> {
     bucket: Bucket,
     /// Its full slots not yet handed out, rotated by `offset`.
     pending: BitMask,
+    /// It has an `EMPTY_REST` slot: its chain holds nothing further.
+    chain_ends: bool,
     offset: usize,
     /// Entries not yet handed out; the walk stops at zero.
     remaining: usize,
@@ -93,6 +95,7 @@ impl<K, V> RawSlots<K, V> {
             walk: 0,
             bucket: BucketArray::unallocated().head::<K, V>(0),
             pending: BitMask(0),
+            chain_ends: true,
             offset: (r >> 56) as usize % super::BUCKET_SLOTS,
             remaining: table.len,
             marker: PhantomData,
@@ -119,20 +122,29 @@ impl<K, V> RawSlots<K, V> {
     }
 
     /// Move to the next bucket: along the chain, else the next primary
-    /// bucket of the walk. False at the end.
+    /// bucket of the walk. False at the end. A bucket with an `EMPTY_REST`
+    /// slot has nothing after it in its chain, so its link is not read.
+    #[inline]
     fn advance(&mut self) -> bool {
         // SAFETY: the table is live (caller); the current bucket's chain
         // (or the static empty bucket) and every primary bucket handed out
         // by `next_head` are live.
         unsafe {
-            self.bucket = match self.bucket.overflow::<K, V>() {
+            let next = if self.chain_ends {
+                None
+            } else {
+                self.bucket.overflow::<K, V>()
+            };
+            self.bucket = match next {
                 Some(next) => next,
                 None => match self.next_head() {
                     Some(head) => head,
                     None => return false,
                 },
             };
-            self.pending = self.bucket.tophash().match_full().rotate(self.offset);
+            let group = self.bucket.tophash();
+            self.chain_ends = group.has_empty_rest();
+            self.pending = group.match_full().rotate(self.offset);
         }
         true
     }
@@ -165,6 +177,7 @@ impl<K, V> Clone for RawSlots<K, V> {
             walk: self.walk,
             bucket: self.bucket,
             pending: self.pending,
+            chain_ends: self.chain_ends,
             offset: self.offset,
             remaining: self.remaining,
             marker: PhantomData,
