@@ -216,8 +216,13 @@ fn apply<K, S>(
             }
         }
         Op::ShrinkTo(n) => {
+            // Room for the entries and for `n`, as far as there was room for
+            // `n` before (shrink_to never grows), with no migration left.
+            let before = map.capacity();
             map.shrink_to(usize::from(n));
-            assert!(map.capacity() >= map.len().max(usize::from(n)).min(map.capacity()));
+            assert!(map.capacity() >= map.len());
+            assert!(map.capacity() >= usize::from(n).min(before));
+            assert_eq!(map.mem_stats().migration, None);
         }
         Op::FinishMigration => {
             map.finish_migration();

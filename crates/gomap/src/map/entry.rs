@@ -180,7 +180,6 @@ impl<'a, K: Hash, V, S: BuildHasher, A: Allocator> VacantEntry<'a, K, V, S, A> {
     #[inline]
     pub fn insert(self, value: V) -> &'a mut V {
         let hash_builder = self.hash_builder;
-        debug_assert_eq!(self.raw.hash(), make_hash(hash_builder, &self.key));
         self.raw
             .insert(self.key, value, move |k: &K| make_hash(hash_builder, k))
             .1

@@ -527,40 +527,15 @@ fn prefetch(ptr: *const u8) {
     let _ = ptr;
 }
 
-/// Look for `top`/`eq` in the chain starting at `bucket`.
+/// Look for `top`/`eq` in the chain starting at `bucket`: `Ok` where it
+/// is, or `Err` with — for a write (`NOTE_FREE`) — the chain's first free
+/// slot, where the key goes if it is absent. Lookups pass `false`, and the
+/// free-slot tracking compiles away.
 ///
 /// # Safety
 /// The chain must be live.
 #[inline(always)]
-unsafe fn search_chain<K, V>(
-    mut bucket: Bucket,
-    top: u8,
-    eq: &mut impl FnMut(&K) -> bool,
-) -> Option<(Bucket, usize)> {
-    loop {
-        // SAFETY: the chain is live (caller), so are its buckets and slots.
-        unsafe {
-            let group = bucket.tophash();
-            for slot in group.match_tophash(top) {
-                if eq(&*bucket.key::<K, V>(slot)) {
-                    return Some((bucket, slot));
-                }
-            }
-            if group.has_empty_rest() {
-                return None;
-            }
-            bucket = bucket.overflow::<K, V>()?;
-        }
-    }
-}
-
-/// `search_chain` for a write: also notes the chain's first free slot,
-/// where the key goes if it is absent.
-///
-/// # Safety
-/// The chain must be live.
-#[inline(always)]
-unsafe fn search_chain_for_write<K, V>(
+unsafe fn search_chain<K, V, const NOTE_FREE: bool>(
     mut bucket: Bucket,
     top: u8,
     eq: &mut impl FnMut(&K) -> bool,
@@ -575,7 +550,7 @@ unsafe fn search_chain_for_write<K, V>(
                     return Ok((bucket, slot));
                 }
             }
-            if free.is_none() {
+            if NOTE_FREE && free.is_none() {
                 free = group.match_empty().lowest().map(|slot| (bucket, slot));
             }
             if group.has_empty_rest() {
@@ -777,7 +752,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
         let head = self.current.head::<K, V>(hash as usize);
         prefetch(head.body.as_ptr());
         // SAFETY: every primary bucket of the current array is live.
-        let found = unsafe { search_chain::<K, V>(head, top, &mut eq) };
+        let found = unsafe { search_chain::<K, V, false>(head, top, &mut eq) }.ok();
         // Each key lives in exactly one place, so the order of the two
         // searches is free: the current array first keeps the common path
         // (no migration) free of any check.
@@ -797,13 +772,18 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
         top: u8,
         mut eq: impl FnMut(&K) -> bool,
     ) -> Option<(Bucket, usize)> {
+        let head = self.live_old_bucket(hash)?;
+        // SAFETY: `live_old_bucket` returns a bucket not evacuated: live.
+        unsafe { search_chain::<K, V, false>(head, top, &mut eq) }.ok()
+    }
+
+    /// The old bucket `hash` maps to, if a migration runs and that bucket is
+    /// not evacuated yet (so it and its chain are live).
+    #[inline]
+    fn live_old_bucket(&self, hash: u64) -> Option<Bucket> {
         let m = self.migration.as_ref()?;
         let index = hash as usize;
-        if m.old.is_evacuated(index) {
-            return None;
-        }
-        // SAFETY: a bucket not evacuated is live in the old array.
-        unsafe { search_chain::<K, V>(m.old.head::<K, V>(index), top, &mut eq) }
+        (!m.old.is_evacuated(index)).then(|| m.old.head::<K, V>(index))
     }
 
     #[inline(always)]
@@ -838,7 +818,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
         self.migration_work(hash, &hasher);
         let head = self.current.head::<K, V>(hash as usize);
         // SAFETY: every primary bucket of the current array is live.
-        match unsafe { search_chain_for_write::<K, V>(head, tophash(hash), &mut eq) } {
+        match unsafe { search_chain::<K, V, true>(head, tophash(hash), &mut eq) } {
             Ok((bucket, slot)) => RawEntry::Occupied(RawOccupied {
                 table: self,
                 head,
@@ -874,7 +854,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
         // SAFETY: every primary bucket of the current array is live; a
         // found slot is full and in that chain.
         unsafe {
-            let (bucket, slot) = search_chain::<K, V>(head, tophash(hash), &mut eq)?;
+            let (bucket, slot) = search_chain::<K, V, false>(head, tophash(hash), &mut eq).ok()?;
             Some(self.remove_at(head, bucket, slot))
         }
     }
@@ -892,15 +872,11 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
         if self.migration.is_some() {
             self.evacuate_next(hasher);
         }
-        let m = self.migration.as_ref()?;
-        if m.old.is_evacuated(hash as usize) {
-            return None;
-        }
-        let head = m.old.head::<K, V>(hash as usize);
+        let head = self.live_old_bucket(hash)?;
         // SAFETY: a bucket not evacuated and its chain are live; a found
         // slot is full and in that chain.
         unsafe {
-            let (bucket, slot) = search_chain::<K, V>(head, tophash(hash), eq)?;
+            let (bucket, slot) = search_chain::<K, V, false>(head, tophash(hash), eq).ok()?;
             let entry = self.take(head, bucket, slot);
             if self.unlink_if_empty(head, bucket) {
                 *self.overflow_count(true) -= 1;
@@ -1704,10 +1680,6 @@ impl<'a, K, V, A: Allocator> RawOccupied<'a, K, V, A> {
 }
 
 impl<'a, K, V, A: Allocator> RawVacant<'a, K, V, A> {
-    pub(crate) fn hash(&self) -> u64 {
-        self.hash
-    }
-
     #[inline]
     pub(crate) fn insert(self, key: K, value: V, hasher: impl Fn(&K) -> u64) -> (&'a K, &'a mut V) {
         let (bucket, slot) = self
