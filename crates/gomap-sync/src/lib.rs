@@ -1,0 +1,28 @@
+//! Concurrent maps built on [`gomap::HashMap`].
+//!
+//! - [`ShardedMap`] — a power-of-two number of `gomap::HashMap` shards, each
+//!   behind a parking_lot `RwLock`: the general-purpose concurrent map.
+//!   Its [`clear`](ShardedMap::clear) and [`take`](ShardedMap::take) hold
+//!   every shard's write lock at once, so no reader ever sees half a clear —
+//!   the seed's production case 3 (readers iterating while another thread
+//!   deletes under a `sync.RWMutex` used the wrong way) cannot happen.
+//! - [`SyncMap`] — Go's `sync.Map` for read-mostly data: lock-free loads of
+//!   keys in an atomically swapped read-only snapshot, new keys in a dirty
+//!   map under a mutex, promotion after as many misses as the dirty map has
+//!   entries, and a [`clear`](SyncMap::clear) that is one atomic swap.
+//!
+//! Both report their memory: [`ShardedMap::mem_stats`] sums its shards'
+//! [`gomap::MemStats`]; [`SyncMap::mem_stats`] gives both of its maps.
+//!
+//! The concurrency protocols are model-checked with loom: build with
+//! `RUSTFLAGS="--cfg loom"` and run `cargo test -p gomap-sync --test loom`.
+
+#![warn(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod sharded;
+mod sync;
+pub mod sync_map;
+
+pub use sharded::ShardedMap;
+pub use sync_map::{SyncMap, SyncMapStats};
