@@ -279,6 +279,7 @@ fn main() {
     prefill = number("--prefill", prefill as usize) as u64;
     let only = flag("--only").cloned().unwrap_or_default();
     let threads_flag = flag("--threads").cloned();
+    let map_flag = flag("--map").cloned().unwrap_or_default();
     let maps: [(&str, Runner); 4] = [
         (
             <DashMap<u64, u64, Hasher> as Map>::NAME,
@@ -321,6 +322,10 @@ fn main() {
                 let mut secs = vec![0.0; maps.len()];
                 for i in 0..maps.len() {
                     let m = (i + round) % maps.len();
+                    if m != 0 && !maps[m].0.contains(map_flag.as_str()) {
+                        secs[m] = f64::NAN;
+                        continue;
+                    }
                     secs[m] = (maps[m].1)(mix, prefill, &per_thread).as_secs_f64();
                 }
                 for m in 0..maps.len() {
@@ -329,6 +334,9 @@ fn main() {
                 }
             }
             for m in 0..maps.len() {
+                if mops[m].iter().any(|x| x.is_nan()) {
+                    continue;
+                }
                 println!(
                     "| {} | {threads} | {} | {:.1} | {:.2} |",
                     mix.name,
