@@ -1160,9 +1160,16 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
         unsafe {
             let mut bucket = head;
             loop {
-                for slot in bucket.tophash().match_full() {
-                    // User code: if it panics, this entry has not moved yet.
-                    let hash = hasher(&*bucket.key::<K, V>(slot));
+                // User code first: if a hash panics, nothing of this bucket
+                // has moved yet (and earlier buckets of the chain are fully
+                // moved and marked empty).
+                let full = bucket.tophash().match_full();
+                let mut hashes = [0u64; BUCKET_SLOTS];
+                for slot in full {
+                    hashes[slot] = hasher(&*bucket.key::<K, V>(slot));
+                }
+                for slot in full {
+                    let hash = hashes[slot];
                     let (dst, dst_slot) = self.free_slot(hash);
                     ptr::copy_nonoverlapping(
                         bucket.key::<K, V>(slot),
@@ -1175,8 +1182,8 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
                         1,
                     );
                     dst.set_slot(dst_slot, tophash(hash));
-                    bucket.set_slot(slot, EMPTY_ONE);
                 }
+                bucket.set_tophash(Group::repeat(EMPTY_ONE));
                 match bucket.overflow::<K, V>() {
                     Some(next) => bucket = next,
                     None => break,
