@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo build --release -p gomap --example instructions
-//! for f in insert hit miss remove iterate; do for m in gomap hashbrown; do
+//! for f in grow insert hit miss remove iterate; do for m in gomap hashbrown; do
 //!   valgrind --tool=callgrind --callgrind-out-file=/dev/null --collect-atstart=no \
 //!     --toggle-collect="instructions::${m}_$f" target/release/examples/instructions 2>&1 \
 //!     | grep Collected | sed "s/^/$m $f /"; done; done
@@ -20,7 +20,15 @@ use keys::keys;
 const N: usize = 100_000;
 
 macro_rules! ops {
-    ($map:ty, $insert:ident, $hit:ident, $miss:ident, $remove:ident, $iterate:ident) => {
+    ($map:ty, $grow:ident, $insert:ident, $hit:ident, $miss:ident, $remove:ident, $iterate:ident) => {
+        #[inline(never)]
+        fn $grow(keys: &[u64]) -> $map {
+            let mut map = <$map>::default();
+            for &k in keys {
+                map.insert(k, k);
+            }
+            map
+        }
         #[inline(never)]
         fn $insert(keys: &[u64]) -> $map {
             let mut map = <$map>::with_capacity(keys.len());
@@ -52,8 +60,8 @@ macro_rules! ops {
     };
 }
 
-ops!(gomap::HashMap<u64, u64>, gomap_insert, gomap_hit, gomap_miss, gomap_remove, gomap_iterate);
-ops!(hashbrown::HashMap<u64, u64>, hashbrown_insert, hashbrown_hit, hashbrown_miss, hashbrown_remove, hashbrown_iterate);
+ops!(gomap::HashMap<u64, u64>, gomap_grow, gomap_insert, gomap_hit, gomap_miss, gomap_remove, gomap_iterate);
+ops!(hashbrown::HashMap<u64, u64>, hashbrown_grow, hashbrown_insert, hashbrown_hit, hashbrown_miss, hashbrown_remove, hashbrown_iterate);
 
 fn main() {
     let present = keys(N, 1);
@@ -65,4 +73,7 @@ fn main() {
     black_box((gomap_iterate(&go), hashbrown_iterate(&hb)));
     gomap_remove(&mut go, &present[..N / 2]);
     hashbrown_remove(&mut hb, &present[..N / 2]);
+    // Last: the maps it frees would otherwise change what later
+    // allocations cost (calloc of reused memory is a memset).
+    black_box((gomap_grow(&present), hashbrown_grow(&present)));
 }
