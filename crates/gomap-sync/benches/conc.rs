@@ -140,39 +140,65 @@ struct Mix {
     insert: u32,
     remove: u32,
     /// Keys put in before the timed run.
-    prefill: bool,
+    prefill: Prefill,
 }
 
-const MIXES: [Mix; 4] = [
+#[derive(Clone, Copy)]
+enum Prefill {
+    None,
+    /// The run's prefill size (`--prefill`).
+    Default,
+    /// A map that fits in cache, whatever `--prefill` says.
+    Keys(u64),
+}
+
+const MIXES: [Mix; 5] = [
     Mix {
         name: "read-heavy (98% get, 1% insert, 1% remove)",
         get: 98,
         insert: 1,
         remove: 1,
-        prefill: true,
+        prefill: Prefill::Default,
     },
     Mix {
         name: "exchange (10% get, 40% insert, 40% remove, 10% update)",
         get: 10,
         insert: 40,
         remove: 40,
-        prefill: true,
+        prefill: Prefill::Default,
     },
     Mix {
         name: "rapid-grow (100% insert)",
         get: 0,
         insert: 100,
         remove: 0,
-        prefill: false,
+        prefill: Prefill::None,
     },
     Mix {
         name: "read-only, promoted keys (100% get)",
         get: 100,
         insert: 0,
         remove: 0,
-        prefill: true,
+        prefill: Prefill::Default,
+    },
+    Mix {
+        name: "read-only, promoted keys, 1024-key map in cache (100% get)",
+        get: 100,
+        insert: 0,
+        remove: 0,
+        prefill: Prefill::Keys(1024),
     },
 ];
+
+impl Mix {
+    fn prefill(&self, default: u64) -> u64 {
+        match self.prefill {
+            Prefill::None => 0,
+            Prefill::Default => default,
+            Prefill::Keys(n) => n,
+        }
+    }
+}
 
 fn splitmix(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
@@ -196,7 +222,7 @@ fn ops(mix: Mix, thread: u64, prefill: u64, count: usize) -> Vec<Op> {
         .map(|_| {
             let r = next();
             let pct = (r % 100) as u32;
-            let existing = splitmix((r >> 8) % prefill.max(1));
+            let existing = splitmix((r >> 8) % mix.prefill(prefill).max(1));
             if pct < mix.get {
                 Op::Get(existing)
             } else if pct < mix.get + mix.insert {
@@ -214,10 +240,8 @@ fn ops(mix: Mix, thread: u64, prefill: u64, count: usize) -> Vec<Op> {
 
 fn run<M: Map>(mix: Mix, prefill: u64, per_thread: &[Vec<Op>]) -> Duration {
     let map = M::new();
-    if mix.prefill {
-        for k in 0..prefill {
-            map.insert(splitmix(k));
-        }
+    for k in 0..mix.prefill(prefill) {
+        map.insert(splitmix(k));
     }
     map.settle();
     let barrier = Barrier::new(per_thread.len() + 1);
