@@ -14,8 +14,9 @@
 //! Both report their memory: [`ShardedMap::mem_stats`] sums its shards'
 //! [`gomap::MemStats`]; [`SyncMap::mem_stats`] gives both of its maps.
 //!
-//! The concurrency protocols are model-checked with loom: build with
-//! `RUSTFLAGS="--cfg loom"` and run `cargo test -p gomap-sync --test loom`.
+//! The concurrency protocols are model-checked with loom:
+//! `RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test --release
+//! -p gomap-sync --test loom` (as CI runs it).
 
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]

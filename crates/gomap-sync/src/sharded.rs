@@ -3,9 +3,10 @@
 //!
 //! # Invariants
 //!
-//! - A key lives in exactly one shard: `shard_index(hash(key))`, computed
-//!   from bits 40..56 of the key's hash (below the top byte, which the shard
-//!   map uses for its tophash, and above the low bits, which pick its bucket).
+//! - A key lives in exactly one shard, picked by the `log2(shards)` bits of
+//!   its hash just below the top byte (bits `56 - log2(shards)..56`): clear
+//!   of the top byte, which the shard map uses for its tophash, and of the
+//!   low bits, which pick its bucket.
 //! - **Lock order.** An operation holds either one shard lock, or all of
 //!   them, taken in ascending shard index and released after the last one is
 //!   taken. Nothing holds one shard's lock while waiting for another except
@@ -25,6 +26,7 @@ use std::fmt;
 use std::hash::{BuildHasher, Hash};
 #[cfg(not(loom))]
 use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
 
 use gomap::hash_map::Entry;
 use gomap::{DefaultHashBuilder, HashMap, MemStats, Migration, ShrinkPolicy};
@@ -79,7 +81,11 @@ pub struct ShardedMap<K, V, S = DefaultHashBuilder> {
     shift: u32,
     mask: usize,
     hasher: S,
+    observer: Option<Observer<K, V, S>>,
 }
+
+/// See [`ShardedMap::with_observer`].
+type Observer<K, V, S> = Arc<dyn Fn(usize, &HashMap<K, V, S>) + Send + Sync>;
 
 /// The shard amount of `new`: the next power of two at or above four times
 /// the available parallelism.
@@ -149,11 +155,48 @@ impl<K, V, S: BuildHasher + Clone> ShardedMap<K, V, S> {
             shift: 56 - amount.trailing_zeros(),
             mask: amount - 1,
             hasher,
+            observer: None,
         }
     }
 }
 
 impl<K, V, S> ShardedMap<K, V, S> {
+    /// Calls `observer` after every write to a shard, with the shard's index
+    /// and the shard itself (read-only), while the shard's write lock is
+    /// still held: a monitor sees each shard's [`MemStats`] exactly, without
+    /// locking anything itself. (gomap-govern's `GovernedSharded` is built
+    /// on this.) It must be quick and must not call the map.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// let writes = Arc::new(AtomicUsize::new(0));
+    /// let seen = writes.clone();
+    /// let map: gomap_sync::ShardedMap<u32, u32> = gomap_sync::ShardedMap::new()
+    ///     .with_observer(move |_shard, _stats| {
+    ///         seen.fetch_add(1, Ordering::Relaxed);
+    ///     });
+    /// map.insert(1, 1);
+    /// map.remove(&1);
+    /// assert_eq!(writes.load(Ordering::Relaxed), 2);
+    /// ```
+    pub fn with_observer(
+        mut self,
+        observer: impl Fn(usize, &HashMap<K, V, S>) + Send + Sync + 'static,
+    ) -> Self {
+        self.observer = Some(Arc::new(observer));
+        self
+    }
+
+    /// Tells the observer about shard `index`, under its write lock.
+    #[inline]
+    fn observe(&self, index: usize, shard: &HashMap<K, V, S>) {
+        if let Some(observer) = &self.observer {
+            observer(index, shard);
+        }
+    }
+
     /// How many shards the map has (a power of two).
     pub fn shard_amount(&self) -> usize {
         self.shards.len()
@@ -219,18 +262,21 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// whole map before the clear or none of it after.
     pub fn clear(&self) {
         let mut guards = self.write_all();
-        for shard in guards.iter_mut() {
+        for (i, shard) in guards.iter_mut().enumerate() {
             shard.clear();
+            self.observe(i, shard);
         }
     }
 
     /// Drops every entry and releases every shard's buckets now (Go's
-    /// `m = make(...)`), under every write lock at once.
-    pub fn reset(&self) {
-        let mut guards = self.write_all();
-        for shard in guards.iter_mut() {
-            shard.reset();
-        }
+    /// `m = make(...)`): empty shards are swapped in under every write lock
+    /// at once, and the old ones dropped after the locks are released.
+    pub fn reset(&self)
+    where
+        S: Clone,
+    {
+        // The old entries are dropped after the locks are released.
+        drop(self.take_shards());
     }
 
     /// Takes the whole contents out as one map per shard, swapping in empty
@@ -243,10 +289,13 @@ impl<K, V, S> ShardedMap<K, V, S> {
         let mut guards = self.write_all();
         guards
             .iter_mut()
-            .map(|shard| {
+            .enumerate()
+            .map(|(i, shard)| {
                 let empty = HashMap::with_hasher(shard.hasher().clone())
                     .with_shrink_policy(shard.shrink_policy());
-                std::mem::replace(&mut **shard, empty)
+                let taken = std::mem::replace(&mut **shard, empty);
+                self.observe(i, shard);
+                taken
             })
             .collect()
     }
@@ -280,8 +329,10 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// Keeps only the entries for which `f` returns `true`, shard by shard
     /// (each under its write lock while `f` runs on its entries).
     pub fn retain(&self, mut f: impl FnMut(&K, &mut V) -> bool) {
-        for shard in self.shards.iter() {
-            shard.0.write().retain(&mut f);
+        for (i, shard) in self.shards.iter().enumerate() {
+            let mut shard = shard.0.write();
+            shard.retain(&mut f);
+            self.observe(i, &shard);
         }
     }
 
@@ -341,9 +392,24 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
         &self.shards[self.index_of(key)].0
     }
 
+    /// Runs a write on the key's shard under its write lock, then tells the
+    /// observer.
+    #[inline]
+    fn write<Q: Hash + ?Sized, R>(&self, key: &Q, f: impl FnOnce(&mut HashMap<K, V, S>) -> R) -> R {
+        let index = self.index_of(key);
+        let mut shard = self.shards[index].0.write();
+        let result = f(&mut shard);
+        self.observe(index, &shard);
+        result
+    }
+
     /// Inserts a pair; returns the old value of the key, if any.
     pub fn insert(&self, key: K, value: V) -> Option<V> {
-        self.shard_of(&key).write().insert(key, value)
+        let index = self.index_of(&key);
+        let mut shard = self.shards[index].0.write();
+        let old = shard.insert(key, value);
+        self.observe(index, &shard);
+        old
     }
 
     /// Removes a key; returns its value, if it was there.
@@ -352,7 +418,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.shard_of(key).write().remove(key)
+        self.write(key, |shard| shard.remove(key))
     }
 
     /// Removes a key; returns the stored key and its value, if it was there.
@@ -361,7 +427,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.shard_of(key).write().remove_entry(key)
+        self.write(key, |shard| shard.remove_entry(key))
     }
 
     /// Whether the key is in the map.
@@ -398,14 +464,19 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     /// assert_eq!(len, 2);
     /// ```
     pub fn update<R>(&self, key: K, f: impl FnOnce(Entry<'_, K, V, S>) -> R) -> R {
-        let mut shard = self.shard_of(&key).write();
-        f(shard.entry(key))
+        let index = self.index_of(&key);
+        let mut shard = self.shards[index].0.write();
+        let result = f(shard.entry(key));
+        self.observe(index, &shard);
+        result
     }
 
     /// Gives memory back in every shard now (one shard lock at a time).
     pub fn shrink_to_fit(&self) {
-        for shard in self.shards.iter() {
-            shard.0.write().shrink_to_fit();
+        for (i, shard) in self.shards.iter().enumerate() {
+            let mut shard = shard.0.write();
+            shard.shrink_to_fit();
+            self.observe(i, &shard);
         }
     }
 
@@ -434,8 +505,18 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
 
 #[cfg(not(loom))]
 impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
-    /// The key's value behind its shard's read lock. Other readers of that
-    /// shard go on; its writers wait until the guard is dropped.
+    /// The key's value behind its shard's read lock: the shard's writers
+    /// wait until the guard is dropped.
+    ///
+    /// # Deadlocks
+    ///
+    /// Do not call the map again while holding the guard. Unlike dashmap's,
+    /// this map's `clear`, `reset`, `take` and `read_all` hold every shard's
+    /// lock at once (that is what makes them atomic): if one of them is
+    /// waiting for this guard's shard while holding others, and this thread
+    /// then asks for one of those, neither goes on. Copy the value out
+    /// ([`get_cloned`](Self::get_cloned)) or use [`update`](Self::update)
+    /// when more work follows.
     ///
     /// ```
     /// let map: gomap_sync::ShardedMap<String, u32> = gomap_sync::ShardedMap::new();
@@ -452,7 +533,8 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
             .map(Ref)
     }
 
-    /// The key's value behind its shard's write lock.
+    /// The key's value behind its shard's write lock. The guard must not
+    /// be held while calling the map again (see [`get`](Self::get)).
     ///
     /// ```
     /// let map: gomap_sync::ShardedMap<u32, u32> = gomap_sync::ShardedMap::new();
@@ -576,6 +658,7 @@ impl<K: Clone, V: Clone, S: Clone> Clone for ShardedMap<K, V, S> {
             shift: self.shift,
             mask: self.mask,
             hasher: self.hasher.clone(),
+            observer: self.observer.clone(),
         }
     }
 }
@@ -593,7 +676,11 @@ impl<K: Eq + Hash, V, S: BuildHasher> Extend<(K, V)> for ShardedMap<K, V, S> {
         // `&mut self`: no other thread can hold a lock, so none is taken.
         for (k, v) in iter {
             let i = self.index_of(&k);
-            self.shards[i].0.get_mut().insert(k, v);
+            let shard = self.shards[i].0.get_mut();
+            shard.insert(k, v);
+            if let Some(observer) = &self.observer {
+                observer(i, shard);
+            }
         }
     }
 }

@@ -13,17 +13,18 @@
 //! # Invariants
 //!
 //! An entry's cell `p` is in one of three states:
-//! - `None` — deleted. The entry is in the read map, and in the dirty map
-//!   too if one exists.
+//! - `None` — deleted. Either there is no dirty map, or the dirty map holds
+//!   this entry (it may be in the dirty map only).
 //! - `Some(Slot::Expunged)` — deleted, a dirty map exists, and the entry is
 //!   **not** in it. Only code holding the mutex moves an entry into or out of
 //!   this state, so under the mutex "expunged" is stable.
 //! - `Some(Slot::Value(v))` — live; in the read map, the dirty map, or both.
 //!
 //! Map-level:
-//! - `amended` of the current snapshot is true iff the dirty map holds a key
-//!   the read map lacks; it is set under the mutex and never cleared (a new
-//!   snapshot replaces the old one instead). `amended` implies a dirty map.
+//! - `amended` of the current snapshot is true once the dirty map may hold
+//!   a key the read map lacks; it is set under the mutex and never cleared
+//!   (a new snapshot replaces the old one instead). `amended` implies a
+//!   dirty map.
 //! - The snapshot is replaced only under the mutex: by a promotion (the
 //!   dirty map becomes the read map, after as many misses as it has entries,
 //!   or at `range`) or by `clear` (an empty read map, no dirty map).
@@ -65,8 +66,8 @@ struct Entry<V> {
 }
 
 impl<V> Entry<V> {
+    /// A live entry; the caller counts it in `live` once it is in a map.
     fn new(value: Arc<Slot<V>>, live: Arc<AtomicIsize>) -> Self {
-        live.fetch_add(1, Ordering::Relaxed);
         Entry {
             p: ArcCell::new(Some(value)),
             live,
@@ -189,6 +190,10 @@ impl<V> Entry<V> {
 
 /// A value loaded from a [`SyncMap`]: a cheap handle that keeps the value
 /// alive (it may have been replaced in the map since) and derefs to it.
+///
+/// Meant to be short-lived, like arc-swap's guards it is built on: a thread
+/// holding many at once makes its later loads take a slower path (a
+/// reference count instead of a thread-local slot).
 pub struct Ref<V>(Guard<Cell<V>>);
 
 impl<V> Ref<V> {
@@ -224,7 +229,8 @@ impl<V: PartialEq> PartialEq<V> for Ref<V> {
 /// The read-only snapshot.
 struct ReadOnly<K, V, S> {
     m: HashMap<K, Arc<Entry<V>>, S>,
-    /// The dirty map holds keys `m` lacks. Set once, under the mutex.
+    /// The dirty map may hold keys `m` lacks. Only ever set (under the
+    /// mutex), never cleared.
     amended: AtomicBool,
     /// Live entries of this generation (see the module invariants).
     live: Arc<AtomicIsize>,
@@ -329,8 +335,8 @@ impl<K, V, S: Clone> SyncMap<K, V, S> {
         }
     }
 
-    /// Live entries. Exact when no write is running; under concurrent
-    /// writes, a count some instant during the call saw.
+    /// Live entries. Exact when no write is running; approximate under
+    /// concurrent writes (each write counts itself just after it lands).
     pub fn len(&self) -> usize {
         self.read.load().live.load(Ordering::Relaxed).max(0) as usize
     }
@@ -389,7 +395,7 @@ impl<K, V, S: Clone> SyncMap<K, V, S> {
 
 impl<K: Hash + Eq + Clone, V, S: BuildHasher + Clone> SyncMap<K, V, S> {
     /// The key's value. Takes no lock when the key is in the snapshot, or
-    /// when nothing has been stored since the last promotion.
+    /// when no new key has been stored since the last promotion.
     pub fn load<Q>(&self, key: &Q) -> Option<Ref<V>>
     where
         K: Borrow<Q>,
@@ -403,15 +409,17 @@ impl<K: Hash + Eq + Clone, V, S: BuildHasher + Clone> SyncMap<K, V, S> {
             return None;
         }
         drop(read);
-        self.in_dirty(key, |entry, _| entry.load())
+        self.in_dirty(key, true, |entry, _| entry.load())
     }
 
     /// Looks a key up under the mutex: the snapshot again (it may have been
-    /// promoted), then the dirty map, counting a miss. `f` gets the entry
-    /// and, when it came from the dirty map, that map.
+    /// promoted), then the dirty map, counting a miss (when the key is
+    /// absent too only if `count_absent`, as Go's operations differ). `f`
+    /// gets the entry and, when it came from the dirty map, that map.
     fn in_dirty<Q, R>(
         &self,
         key: &Q,
+        count_absent: bool,
         f: impl FnOnce(&Entry<V>, Option<&mut HashMap<K, Arc<Entry<V>>, S>>) -> Option<R>,
     ) -> Option<R>
     where
@@ -429,7 +437,8 @@ impl<K: Hash + Eq + Clone, V, S: BuildHasher + Clone> SyncMap<K, V, S> {
         let m = dirty.m.as_mut()?;
         let result = match m.get(key).cloned() {
             Some(entry) => f(&entry, Some(m)),
-            None => None,
+            None if count_absent => None,
+            None => return None,
         };
         self.miss_locked(&mut dirty);
         result
@@ -507,7 +516,7 @@ impl<K: Hash + Eq + Clone, V, S: BuildHasher + Clone> SyncMap<K, V, S> {
             return None;
         }
         drop(read);
-        self.in_dirty(key, |entry, dirty| {
+        self.in_dirty(key, true, |entry, dirty| {
             if let Some(m) = dirty {
                 m.remove(key);
             }
@@ -540,7 +549,7 @@ impl<K: Hash + Eq + Clone, V, S: BuildHasher + Clone> SyncMap<K, V, S> {
             return false;
         }
         drop(read);
-        self.in_dirty(key, |entry, _| {
+        self.in_dirty(key, false, |entry, _| {
             entry.try_compare_and_swap(old, &new).then_some(())
         })
         .is_some()
@@ -562,7 +571,7 @@ impl<K: Hash + Eq + Clone, V, S: BuildHasher + Clone> SyncMap<K, V, S> {
             return false;
         }
         drop(read);
-        self.in_dirty(key, |entry, _| entry.delete_if(|v| v == old))
+        self.in_dirty(key, true, |entry, _| entry.delete_if(|v| v == old))
             .is_some()
     }
 
@@ -613,8 +622,12 @@ impl<K: Hash + Eq + Clone, V, S: BuildHasher + Clone> SyncMap<K, V, S> {
         value: Arc<Slot<V>>,
     ) {
         let entry = Arc::new(Entry::new(value, read.live.clone()));
+        // User code (`Hash`, `Eq`) runs in `insert`: count the entry after.
         self.dirty_map(dirty).insert(key, entry);
-        read.amended.store(true, Ordering::SeqCst);
+        read.live.fetch_add(1, Ordering::Relaxed);
+        if !read.amended() {
+            read.amended.store(true, Ordering::SeqCst);
+        }
     }
 }
 

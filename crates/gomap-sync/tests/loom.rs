@@ -126,6 +126,27 @@ fn sync_map_clear_is_all_or_nothing() {
     });
 }
 
+/// A delete racing a clear: the delete may land on the old generation's
+/// entry after the clear, and must not make `len` of the new one go wrong.
+#[test]
+fn len_survives_a_delete_racing_a_clear() {
+    model(|| {
+        let map = Arc::new(SyncMap::<u32, u32, Fixed>::with_hasher(Fixed::default()));
+        map.store(1, 10);
+        map.load(&1); // promote
+        let deleter = {
+            let map = map.clone();
+            thread::spawn(move || map.delete(&1))
+        };
+        map.clear();
+        deleter.join().unwrap();
+        assert_eq!(map.len(), 0);
+        map.store(1, 11);
+        assert_eq!(map.len(), 1);
+        assert_eq!(contents(&map), BTreeMap::from([(1, 11)]));
+    });
+}
+
 /// Two shards, a key in each; one thread clears and then inserts, another
 /// inserts into a shard, a reader takes a snapshot. The reader never sees
 /// one shard cleared and the other not, and the insert after the clear is

@@ -50,9 +50,14 @@ static GLOBAL: Counting = Counting;
 #[test]
 fn mem_stats_equals_the_allocator_after_every_step() {
     let map: ShardedMap<u64, u64> = ShardedMap::with_shard_amount(8);
-    // Threads that contend on a lock make std and parking_lot allocate
-    // per-process tables once; let that happen before the baseline.
-    concurrent_writes(&ShardedMap::with_shard_amount(1));
+    // Threads, and threads parking on a contended lock, make std and
+    // parking_lot allocate per-process tables once (parking_lot's grows
+    // with the number of threads parked at once): let that happen before
+    // the baseline, with the same two writers on one shard, which contend
+    // on every write.
+    for _ in 0..3 {
+        concurrent_writes(&ShardedMap::with_shard_amount(1));
+    }
     let base = LIVE_BYTES.load(Ordering::Relaxed);
     let check = |step: &str| {
         let stats = map.mem_stats();
@@ -100,17 +105,25 @@ fn mem_stats_equals_the_allocator_after_every_step() {
     assert_eq!(map.mem_stats().allocated_bytes, 0);
 }
 
+/// Two writers; joined explicitly, which (unlike the scope's implicit
+/// join) also waits for their thread-local destructors, so nothing of the
+/// threads is still allocated when the bytes are counted.
 fn concurrent_writes(map: &ShardedMap<u64, u64>) {
     std::thread::scope(|s| {
-        for t in 0..2u64 {
-            s.spawn(move || {
-                for i in 0..50_000u64 {
-                    map.insert(1_000_000 * (t + 1) + i, i);
-                    if i % 2 == 0 {
-                        map.remove(&(1_000_000 * (t + 1) + i / 2));
+        let writers: Vec<_> = (0..2u64)
+            .map(|t| {
+                s.spawn(move || {
+                    for i in 0..50_000u64 {
+                        map.insert(1_000_000 * (t + 1) + i, i);
+                        if i % 2 == 0 {
+                            map.remove(&(1_000_000 * (t + 1) + i / 2));
+                        }
                     }
-                }
-            });
+                })
+            })
+            .collect();
+        for writer in writers {
+            writer.join().unwrap();
         }
     });
 }

@@ -7,7 +7,7 @@ pub use entry::{Entry, OccupiedEntry, VacantEntry};
 pub use iter::{Drain, IntoIter, IntoKeys, IntoValues, Iter, IterMut, Keys, Values, ValuesMut};
 
 use crate::raw::{RawEntry, RawTable};
-use crate::{DefaultHashBuilder, MemStats, ShrinkPolicy, TryReserveError};
+use crate::{DefaultHashBuilder, MemStats, MigrationKind, ShrinkPolicy, TryReserveError};
 use allocator_api2::alloc::{Allocator, Global};
 use core::borrow::Borrow;
 use core::fmt;
@@ -177,6 +177,22 @@ impl<K, V, S, A: Allocator> HashMap<K, V, S, A> {
     /// ```
     pub fn mem_stats(&self) -> MemStats {
         self.table.mem_stats()
+    }
+
+    /// How many migrations of each kind this map has started since it was
+    /// made (a clone starts with its original's counts). Monitoring uses it
+    /// to count grows and shrinks that start and finish between two looks.
+    ///
+    /// ```
+    /// use gomap::{HashMap, MigrationKind};
+    ///
+    /// let mut map: HashMap<u32, u32> = HashMap::new();
+    /// map.extend((0..1000).map(|i| (i, i)));
+    /// assert!(map.migrations_started(MigrationKind::Grow) > 0);
+    /// assert_eq!(map.migrations_started(MigrationKind::Shrink), 0);
+    /// ```
+    pub fn migrations_started(&self, kind: MigrationKind) -> u64 {
+        self.table.migrations_started()[kind as usize]
     }
 
     /// The map's shrink policy ([`ShrinkPolicy::Auto`] unless set).

@@ -477,6 +477,8 @@ pub(crate) struct RawTable<K, V, A: Allocator> {
     /// The array never shrinks below this (from `with_capacity`/`reserve`).
     min_log2: u8,
     policy: ShrinkPolicy,
+    /// Migrations started so far, by `MigrationKind` (grow, compact, shrink).
+    started: [u64; 3],
     alloc: A,
     marker: PhantomData<(K, V)>,
 }
@@ -574,6 +576,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
             len: 0,
             min_log2: 0,
             policy: ShrinkPolicy::Auto,
+            started: [0; 3],
             alloc,
             marker: PhantomData,
         }
@@ -610,6 +613,11 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
 
     pub(crate) fn set_shrink_policy(&mut self, policy: ShrinkPolicy) {
         self.policy = policy;
+    }
+
+    /// Migrations started so far: grow, compact, shrink.
+    pub(crate) fn migrations_started(&self) -> [u64; 3] {
+        self.started
     }
 
     pub(crate) fn mem_stats(&self) -> MemStats {
@@ -1099,6 +1107,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
 
     fn begin_migration(&mut self, kind: MigrationKind, new: BucketArray) {
         debug_assert!(self.migration.is_none() && self.current.allocated);
+        self.started[kind as usize] += 1;
         let old = mem::replace(&mut self.current, new);
         let buckets = old.buckets();
         self.migration = Some(MigrationState {
@@ -1586,6 +1595,7 @@ impl<K: Clone, V: Clone, A: Allocator + Clone> Clone for RawTable<K, V, A> {
         let mut copy = Self::new_in(self.alloc.clone());
         copy.min_log2 = self.min_log2;
         copy.policy = self.policy;
+        copy.started = self.started;
         if !self.current.allocated {
             return copy;
         }
