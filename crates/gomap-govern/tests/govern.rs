@@ -1,0 +1,430 @@
+//! Governed maps, the registry, levels and their actions, trends, metrics.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use gomap_govern::{
+    Governed, GovernedSharded, Level, Measure, Registry, RegistryConfig, WatermarkError, Watermarks,
+};
+use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+
+#[test]
+fn bad_watermarks_are_rejected_with_a_clear_error() {
+    assert_eq!(Watermarks::bytes(0, 1, 2), Err(WatermarkError::Zero));
+    let err = Watermarks::entries(300, 200, 100).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "watermarks must increase: yellow < orange < red, got yellow=300, orange=200, red=100"
+    );
+    assert!(Watermarks::bytes(10, 10, 20).is_err());
+    assert!(Watermarks::bytes(10, 20, 20).is_err());
+    assert_eq!(
+        Watermarks::bytes(1, 2, 3).unwrap().measure(),
+        Measure::Bytes
+    );
+}
+
+#[test]
+fn levels_rise_at_once_and_fall_with_hysteresis() {
+    let w = Watermarks::entries(100, 200, 300).unwrap();
+    use Level::*;
+    let path = [
+        (Green, 99, Green),
+        (Green, 100, Yellow),
+        (Green, 300, Red),
+        (Yellow, 95, Yellow), // inside 90 % of yellow
+        (Yellow, 89, Green),
+        (Orange, 150, Orange), // not under yellow yet
+        (Orange, 99, Green),
+        (Red, 250, Red), // red leaves only under orange
+        (Red, 199, Yellow),
+        (Yellow, 200, Orange),
+    ];
+    for (from, value, to) in path {
+        assert_eq!(w.next_level(from, value), to, "{from} at {value}");
+    }
+}
+
+#[test]
+fn the_registry_knows_every_live_map_and_where_it_was_made() {
+    let registry = Registry::new();
+    let line = line!() + 1;
+    let mut a: Governed<u64, u64> = Governed::builder("a").registry(&registry).build();
+    let b: GovernedSharded<u64, u64> = GovernedSharded::builder("b")
+        .registry(&registry)
+        .build_sharded();
+    a.extend((0..100).map(|i| (i, i)));
+    b.insert(1, 1);
+    let maps = registry.maps();
+    assert_eq!(maps.len(), 2);
+    assert_eq!((maps[0].name.as_str(), maps[0].kind), ("a", "map"));
+    assert_eq!((maps[1].name.as_str(), maps[1].kind), ("b", "sharded"));
+    assert!(
+        maps[0].site.starts_with(&format!("{}:{line}:", file!())),
+        "{}",
+        maps[0].site
+    );
+    assert_eq!(maps[0].figures.len, 100);
+    assert_eq!(
+        maps[0].figures.allocated_bytes,
+        a.mem_stats().allocated_bytes as u64
+    );
+    assert_eq!(maps[1].figures.len, 1);
+    assert_eq!(
+        maps[1].figures.allocated_bytes,
+        b.mem_stats().allocated_bytes as u64
+    );
+    let totals = registry.totals();
+    assert_eq!((totals.maps, totals.len), (2, 101));
+    drop(a);
+    assert_eq!(registry.maps().len(), 1);
+    drop(b);
+    assert!(registry.maps().is_empty());
+    assert_eq!(registry.totals().allocated_bytes, 0);
+}
+
+/// After every kind of write, the published figures equal the map's own
+/// `mem_stats` and the counters count what happened.
+#[test]
+fn figures_follow_every_write() {
+    let registry = Registry::new();
+    let mut map: Governed<u64, u64> = Governed::builder("m").registry(&registry).build();
+    let check = |map: &Governed<u64, u64>| {
+        let r = map.report();
+        let s = map.mem_stats();
+        assert_eq!(r.figures.len, s.len as u64);
+        assert_eq!(r.figures.allocated_bytes, s.allocated_bytes as u64);
+        assert_eq!(r.figures.buckets, s.buckets as u64);
+        assert_eq!(r.figures.old_buckets, s.old_buckets as u64);
+        assert_eq!(r.figures.overflow_buckets, s.overflow_buckets as u64);
+        assert_eq!(
+            r.figures.migration_total,
+            s.migration.map_or(0, |m| m.total as u64)
+        );
+        r
+    };
+    for i in 0..10_000 {
+        map.insert(i, i);
+        if i % 97 == 0 {
+            check(&map);
+        }
+    }
+    assert!(check(&map).counters.grows > 0);
+    for i in 0..9_900 {
+        map.remove(&i);
+        if i % 97 == 0 {
+            check(&map);
+        }
+    }
+    map.update(5, |e| *e.or_insert(0) += 1);
+    check(&map);
+    map.retain(|k, _| k % 2 == 0);
+    check(&map);
+    map.shrink_to_fit();
+    assert!(check(&map).counters.shrinks > 0);
+    map.clear();
+    map.reserve(100);
+    check(&map);
+    map.reset();
+    let r = check(&map);
+    assert_eq!((r.counters.clears, r.counters.resets), (1, 1));
+    assert_eq!(r.figures.allocated_bytes, 0);
+}
+
+#[test]
+fn yellow_warns_and_keeps_a_snapshot_orange_shrinks_and_calls_the_hook() {
+    let registry = Registry::new();
+    let events = registry.subscribe();
+    let hook_calls = Arc::new(AtomicUsize::new(0));
+    let calls = hook_calls.clone();
+    let mut map: Governed<u64, u64> = Governed::builder("cache")
+        .registry(&registry)
+        .watermarks(Watermarks::entries(1_000, 2_000, 1_000_000).unwrap())
+        .on_orange(move |event| {
+            assert_eq!(event.to, Level::Orange);
+            calls.fetch_add(1, Ordering::Relaxed);
+        })
+        .build();
+    for i in 0..1_000 {
+        map.insert(i, i);
+    }
+    assert_eq!(map.level(), Level::Yellow);
+    let snapshot = map.report().last_snapshot.expect("a snapshot at yellow");
+    assert_eq!(
+        (snapshot.level, snapshot.figures.len),
+        (Level::Yellow, 1_000)
+    );
+    // Empty most of it under `Never`, so only orange's action gives back.
+    map.set_shrink_policy(gomap::ShrinkPolicy::Never);
+    for i in 1_000..2_000 {
+        map.insert(i, i);
+    }
+    assert_eq!(map.level(), Level::Orange);
+    assert_eq!(hook_calls.load(Ordering::Relaxed), 1);
+    assert!(map.report().counters.shrinks >= 1 || map.mem_stats().migration.is_none());
+    let seen: Vec<(Level, Level)> = events.try_iter().map(|e| (e.from, e.to)).collect();
+    assert_eq!(
+        seen,
+        [
+            (Level::Green, Level::Yellow),
+            (Level::Yellow, Level::Orange)
+        ]
+    );
+    assert_eq!(registry.events().len(), 2);
+    // Back under yellow: green again, an event, no more hook calls.
+    map.retain(|k, _| *k < 100);
+    assert_eq!(map.level(), Level::Green);
+    assert_eq!(
+        events.try_iter().map(|e| e.to).collect::<Vec<_>>(),
+        [Level::Green]
+    );
+    assert_eq!(hook_calls.load(Ordering::Relaxed), 1);
+}
+
+#[test]
+fn orange_gives_memory_back_at_once() {
+    let registry = Registry::new();
+    // Bytes jump when a grow starts (old and new arrays are both held while
+    // it runs): that is when a map crosses orange, and orange's
+    // `shrink_to_fit` finishes the migration, freeing the old array now.
+    let crossed_at = Arc::new(parking_lot::Mutex::new(None));
+    let seen = crossed_at.clone();
+    let mut map: Governed<u64, [u64; 8]> = Governed::builder("big")
+        .registry(&registry)
+        .watermarks(Watermarks::bytes(1 << 20, 1 << 21, 1 << 40).unwrap())
+        .on_orange(move |e| *seen.lock() = Some(e.value))
+        .build();
+    let mut i = 0;
+    while map.level() < Level::Orange {
+        map.insert(i, [i; 8]);
+        i += 1;
+    }
+    let crossed_at = crossed_at.lock().expect("the hook ran");
+    let now = map.mem_stats();
+    assert!(now.migration.is_none(), "the grow was finished");
+    assert!(
+        (now.allocated_bytes as u64) < crossed_at,
+        "{} bytes after orange's action, {crossed_at} when it was crossed",
+        now.allocated_bytes
+    );
+    assert_eq!(
+        map.report().figures.allocated_bytes,
+        now.allocated_bytes as u64
+    );
+}
+
+#[test]
+fn red_refuses_new_keys_until_under_orange_but_updates_go_on() {
+    let registry = Registry::new();
+    let mut map: Governed<u64, u64> = Governed::builder("sessions")
+        .registry(&registry)
+        .watermarks(Watermarks::entries(10, 20, 30).unwrap())
+        .build();
+    for i in 0..30 {
+        assert!(map.try_insert(i, i).is_ok());
+    }
+    assert_eq!(map.level(), Level::Red);
+    let refused = map.try_insert(99, 99).unwrap_err();
+    assert_eq!((refused.key, refused.value), (99, 99));
+    assert!(refused.to_string().contains("map 'sessions'"), "{refused}");
+    assert_eq!(map.try_insert(3, 33).unwrap(), Some(3)); // existing key: fine
+    assert_eq!(map.get(&3), Some(&33));
+    // 25 entries: under red but not under orange, still refusing.
+    for i in 0..5 {
+        map.remove(&i);
+    }
+    assert_eq!(map.level(), Level::Red);
+    assert!(map.try_insert(100, 0).is_err());
+    map.remove(&5);
+    map.remove(&6); // 23
+    map.remove(&7);
+    map.remove(&8); // 21
+    map.remove(&9); // 20: not under orange
+    assert!(map.try_insert(101, 0).is_err());
+    map.remove(&10); // 19: under orange, at yellow
+    assert_eq!(map.level(), Level::Yellow);
+    assert_eq!(map.try_insert(102, 0).unwrap(), None);
+    assert_eq!(map.report().counters.refused_inserts, 3);
+}
+
+#[test]
+fn sharded_maps_have_levels_too() {
+    let registry = Registry::new();
+    let map: GovernedSharded<u64, u64> = GovernedSharded::builder("shared")
+        .registry(&registry)
+        .watermarks(Watermarks::entries(1_000, 2_000, 3_000).unwrap())
+        .build_sharded();
+    std::thread::scope(|s| {
+        for t in 0..2 {
+            let map = &map;
+            s.spawn(move || {
+                for i in 0..1_500u64 {
+                    map.insert(t * 10_000 + i, i);
+                }
+            });
+        }
+    });
+    assert_eq!(map.len(), 3_000);
+    assert_eq!(map.level(), Level::Red);
+    assert!(map.try_insert(999_999, 1).is_err());
+    assert!(map.try_insert(5, 5).is_ok()); // key 5 exists
+    let report = map.report();
+    assert_eq!(report.figures.len, 3_000);
+    assert_eq!(
+        report.figures.allocated_bytes,
+        map.mem_stats().allocated_bytes as u64
+    );
+    map.clear();
+    assert_eq!(map.level(), Level::Green);
+    assert_eq!(map.report().counters.clears, 1);
+    assert_eq!(map.report().figures.len, 0);
+}
+
+#[test]
+fn a_map_that_only_grows_is_a_suspected_leak() {
+    let registry = Registry::with_config(RegistryConfig {
+        window: 5,
+        ..RegistryConfig::default()
+    });
+    let mut leaky: Governed<u64, u64> = Governed::builder("leaky").registry(&registry).build();
+    let mut steady: Governed<u64, u64> = Governed::builder("steady").registry(&registry).build();
+    let t0 = Instant::now();
+    for minute in 0..5u64 {
+        for i in 0..100 {
+            leaky.insert(minute * 100 + i, i);
+            steady.insert(i + minute % 2, i); // up and down
+        }
+        if minute % 2 == 1 {
+            steady.remove(&0);
+        }
+        registry.sample_at(t0 + Duration::from_secs(60 * minute));
+        let trend = registry.maps()[0].trend;
+        assert_eq!(trend.suspected_leak, minute == 4, "after sample {minute}");
+    }
+    let maps = registry.maps();
+    assert!(maps[0].trend.suspected_leak);
+    assert_eq!(maps[0].trend.len_per_minute, 100.0);
+    assert!(maps[0].trend.bytes_per_minute > 0.0);
+    assert!(!maps[1].trend.suspected_leak);
+    assert_eq!(registry.totals().suspected_leaks, 1);
+    // One shrinking sample ends the suspicion.
+    leaky.retain(|k, _| k % 2 == 0);
+    registry.sample_at(t0 + Duration::from_secs(300));
+    assert!(!registry.maps()[0].trend.suspected_leak);
+}
+
+#[test]
+fn registry_total_watermarks_ask_every_map_to_shrink_and_refuse() {
+    let registry = Registry::with_config(RegistryConfig {
+        total_watermarks: Some(Watermarks::entries(100, 200, 300).unwrap()),
+        ..RegistryConfig::default()
+    });
+    let total_orange = Arc::new(AtomicUsize::new(0));
+    let seen = total_orange.clone();
+    registry.on_total_orange(move |e| {
+        assert_eq!(e.map, None);
+        seen.fetch_add(1, Ordering::Relaxed);
+    });
+    let mut a: Governed<u64, u64> = Governed::builder("a").registry(&registry).build();
+    let mut b: Governed<u64, u64> = Governed::builder("b").registry(&registry).build();
+    for i in 0..160 {
+        a.insert(i, i);
+        b.insert(i, i);
+    }
+    registry.sample();
+    assert_eq!(registry.totals().level, Level::Red);
+    assert_eq!(total_orange.load(Ordering::Relaxed), 1);
+    assert!(a.try_insert(1_000, 0).is_err(), "the total is red");
+    assert!(a.try_insert(1, 0).is_ok());
+    // The next write of each map honours the shrink request.
+    let before = a.report().counters.shrinks + a.report().counters.compactions;
+    a.remove(&0);
+    a.remove(&1);
+    let after = a.report().counters;
+    assert!(after.shrinks + after.compactions >= before);
+    for i in 0..150 {
+        b.remove(&i);
+    }
+    registry.sample();
+    assert_eq!(registry.totals().level, Level::Yellow);
+    assert!(a.try_insert(1_000, 0).is_ok());
+    let levels: Vec<Level> = registry
+        .events()
+        .iter()
+        .filter(|e| e.map.is_none())
+        .map(|e| e.to)
+        .collect();
+    assert_eq!(levels, [Level::Red, Level::Yellow]);
+}
+
+#[test]
+fn every_figure_goes_through_the_metrics_facade() {
+    let registry = Registry::new();
+    let mut map: Governed<u64, u64> = Governed::builder("users")
+        .registry(&registry)
+        .watermarks(Watermarks::bytes(1 << 20, 1 << 21, 1 << 22).unwrap())
+        .build();
+    map.extend((0..1000).map(|i| (i, i)));
+    map.clear();
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    metrics::with_local_recorder(&recorder, || registry.export_metrics());
+    let snapshot = snapshotter.snapshot().into_vec();
+    let find = |name: &str, extra: Option<(&str, &str)>| {
+        snapshot
+            .iter()
+            .find(|(key, _, _, _)| {
+                let k = key.key();
+                k.name() == name
+                    && k.labels().any(|l| l.key() == "map" && l.value() == "users")
+                    && k.labels()
+                        .any(|l| l.key() == "site" && l.value().contains("govern.rs:"))
+                    && extra
+                        .is_none_or(|(lk, lv)| k.labels().any(|l| l.key() == lk && l.value() == lv))
+            })
+            .map(|(_, _, _, v)| v)
+            .unwrap_or_else(|| panic!("no {name} {extra:?}"))
+    };
+    assert_eq!(find("gomap_map_len", None), &DebugValue::Gauge(0.0.into()));
+    assert_eq!(
+        find("gomap_map_allocated_bytes", None),
+        &DebugValue::Gauge((map.mem_stats().allocated_bytes as f64).into())
+    );
+    assert_eq!(
+        find("gomap_map_clears_total", None),
+        &DebugValue::Counter(1)
+    );
+    assert!(
+        matches!(find("gomap_map_migrations_total", Some(("kind", "grow"))), DebugValue::Counter(n) if *n > 0)
+    );
+    assert_eq!(
+        find("gomap_map_watermark", Some(("level", "orange"))),
+        &DebugValue::Gauge(((1u64 << 21) as f64).into())
+    );
+    assert_eq!(
+        find("gomap_map_level", None),
+        &DebugValue::Gauge(0.0.into())
+    );
+    assert!(snapshot
+        .iter()
+        .any(|(k, _, _, _)| k.key().name() == "gomap_total_allocated_bytes"));
+}
+
+#[test]
+fn the_sampler_thread_samples_and_stops_when_dropped() {
+    let registry = Registry::new();
+    let mut map: Governed<u64, u64> = Governed::builder("m").registry(&registry).build();
+    map.insert(1, 1);
+    let sampler = registry.start_sampler(Duration::from_millis(1));
+    // Bounded wait for the first samples, no timing asserted.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while registry.maps()[0].trend.samples < 2 {
+        assert!(Instant::now() < deadline, "the sampler never sampled");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    drop(sampler);
+    let samples = registry.maps()[0].trend.samples;
+    std::thread::sleep(Duration::from_millis(20));
+    assert_eq!(registry.maps()[0].trend.samples, samples, "stopped");
+}
