@@ -69,13 +69,20 @@ impl<'r> Builder<'r> {
     #[track_caller]
     pub fn build_with_hasher<K, V, S: BuildHasher>(self, hasher: S) -> Governed<K, V, S> {
         let map = HashMap::with_capacity_and_hasher(self.capacity, hasher);
+        let entries_measured = self
+            .watermarks
+            .is_some_and(|w| w.measure() == crate::Measure::Entries);
         let cell = self.register("map", Location::caller());
         let mut governed = Governed {
             map,
             cell,
             low: 0,
             high: u64::MAX,
-            last_bytes: u64::MAX,
+            len_low: 0,
+            len_high: u64::MAX,
+            last_shape: (usize::MAX, 0),
+            last_bytes: 0,
+            entries_measured,
         };
         governed.set_band(Level::Green);
         governed.publish_all();
@@ -125,12 +132,19 @@ impl<'r> Builder<'r> {
 pub struct Governed<K, V, S = DefaultHashBuilder> {
     map: HashMap<K, V, S>,
     cell: Arc<MapCell>,
-    /// The band of the current level: the hot path only compares.
+    /// The band of the current level, in the watermarks' measure...
     low: u64,
     high: u64,
-    /// `allocated_bytes` at the last full publish: the table's shape and
-    /// migration counts are only republished when it moves.
+    /// ...and in entries, for the hot path: the band when entries are
+    /// measured, everything otherwise.
+    len_low: u64,
+    len_high: u64,
+    /// `(buckets, overflow_buckets)` and `allocated_bytes` at the last full
+    /// publish: the figures are only republished when the shape moves...
+    last_shape: (usize, usize),
     last_bytes: u64,
+    /// The watermarks count entries, not bytes.
+    entries_measured: bool,
 }
 
 impl Governed<(), ()> {
@@ -234,6 +248,7 @@ impl<K, V, S> Governed<K, V, S> {
     }
 
     /// Publishes every figure and counter.
+    #[inline(never)]
     fn publish_all(&mut self) {
         let stats = self.map.mem_stats();
         self.cell.publish(&Figures::of(&stats));
@@ -245,6 +260,11 @@ impl<K, V, S> Governed<K, V, S> {
             self.cell
                 .set_migrations(kind, self.map.migrations_started(kind));
         }
+        // While a migration runs, no shape matches: every write republishes.
+        self.last_shape = match stats.migration {
+            Some(_) => (usize::MAX, usize::MAX),
+            None => (stats.buckets, stats.overflow_buckets),
+        };
         self.last_bytes = stats.allocated_bytes as u64;
     }
 
@@ -253,12 +273,18 @@ impl<K, V, S> Governed<K, V, S> {
             .cell
             .watermarks
             .map_or((0, u64::MAX), |w| w.band(level));
+        (self.len_low, self.len_high) = if self.entries_measured {
+            (self.low, self.high)
+        } else {
+            (0, u64::MAX)
+        };
     }
 }
 
 impl<K: Eq + Hash, V, S: BuildHasher> Governed<K, V, S> {
     /// Inserts a pair; returns the old value of the key, if any. Always
     /// inserts, even at red: shed load with [`try_insert`](Self::try_insert).
+    #[inline]
     pub fn insert(&mut self, key: K, value: V) -> Option<V> {
         let old = self.map.insert(key, value);
         self.after_write();
@@ -282,6 +308,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> Governed<K, V, S> {
     }
 
     /// Removes a key; returns its value.
+    #[inline]
     pub fn remove<Q: Hash + Eq + ?Sized>(&mut self, key: &Q) -> Option<V>
     where
         K: Borrow<Q>,
@@ -396,26 +423,40 @@ impl<K: Eq + Hash, V, S: BuildHasher> Governed<K, V, S> {
     }
 
     /// After every write: publish, then check the level and the registry's
-    /// shrink request. The common case is two relaxed stores and three
-    /// comparisons.
+    /// shrink request. Outside a migration a table's bytes follow from its
+    /// bucket and overflow counts, so the common case is one relaxed store
+    /// (`len`) and a few comparisons: the slow path runs when the shape
+    /// moves, during a migration (its progress is a figure), when `len`
+    /// leaves an entries band, or when the registry asks for a shrink.
     #[inline]
     fn after_write(&mut self) {
         let stats = self.map.mem_stats();
-        let bytes = stats.allocated_bytes as u64;
-        if bytes != self.last_bytes || stats.migration.is_some() {
-            self.publish_all();
-        } else {
-            self.cell.len.store(stats.len as u64, Relaxed);
+        let len = stats.len as u64;
+        self.cell.len.store(len, Relaxed);
+        if (stats.buckets, stats.overflow_buckets) != self.last_shape
+            || len < self.len_low
+            || len >= self.len_high
+            || self.cell.shrink_requested.load(Relaxed)
+        {
+            self.after_write_slow();
         }
-        let value = match self.cell.watermarks {
-            Some(w) if w.measure() == crate::Measure::Entries => stats.len as u64,
-            _ => bytes,
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn after_write_slow(&mut self) {
+        self.publish_all();
+        let value = if self.entries_measured {
+            self.cell.len.load(Relaxed)
+        } else {
+            self.last_bytes
         };
         if value < self.low || value >= self.high {
             self.level_moved();
         }
-        if self.cell.shrink_requested.load(Relaxed) {
-            self.requested_shrink();
+        if self.cell.shrink_requested.swap(false, Relaxed) {
+            self.map.shrink_to_fit();
+            self.publish_all();
         }
     }
 
@@ -470,15 +511,6 @@ impl<K: Eq + Hash, V, S: BuildHasher> Governed<K, V, S> {
             self.cell.level_changed(from, to, figures);
         }
         self.set_band(to);
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn requested_shrink(&mut self) {
-        if self.cell.shrink_requested.swap(false, Relaxed) {
-            self.map.shrink_to_fit();
-            self.publish_all();
-        }
     }
 }
 

@@ -175,6 +175,7 @@ impl<K, V, S, A: Allocator> HashMap<K, V, S, A> {
     /// assert_eq!(stats.payload_bytes, 1000 * 16);
     /// assert!(stats.allocated_bytes >= stats.payload_bytes);
     /// ```
+    #[inline]
     pub fn mem_stats(&self) -> MemStats {
         self.table.mem_stats()
     }

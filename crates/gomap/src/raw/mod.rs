@@ -620,6 +620,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
         self.started
     }
 
+    #[inline]
     pub(crate) fn mem_stats(&self) -> MemStats {
         let overflow_bytes = Shape::<K, V>::OVERFLOW_LAYOUT.size();
         let mut stats = MemStats {
