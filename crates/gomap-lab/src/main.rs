@@ -1,38 +1,218 @@
-//! `gomap-lab`: the project's command line. The lab itself (the seed's
-//! experiments, charts and report) is built in its own issue; until then
-//! this binary says so, and points at what already measures gomap.
+//! gomap-lab: the seed's experiments and production cases, measured on
+//! this machine, drawn and reported.
+//!
+//! `cargo run --release -p gomap-lab -- report` runs everything and writes
+//! `report/index.html`, `report/report.md` and `report/results.json`; each
+//! part also runs alone (`clear`, `leak`, `grow`, `bench`), and `serve`
+//! runs a demo service for Prometheus to scrape.
 
+mod bench;
+mod chart;
+mod clear;
+mod grow;
+mod leak;
+mod measure;
+mod report;
+mod serve;
+
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-const NOT_YET: &str = "\
-gomap-lab: the lab is not built yet (its issue is open).
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde::Serialize;
 
-What measures gomap today:
-  cargo bench -p gomap --bench ops                        criterion: gomap vs hashbrown vs std
-  python3 scripts/bench_table.py                          the ratio table from that run
-  cargo run --release -p gomap --example latency          every insert/remove timed at 1e7, vs std
-  cargo run --release -p gomap --example lookup_probe     quick hit/miss ratios vs hashbrown";
+/// Every byte the process holds, counted (see `measure::live_bytes`).
+#[global_allocator]
+static ALLOCATOR: cap::Cap<std::alloc::System> = cap::Cap::new(std::alloc::System, usize::MAX);
 
-const USAGE: &str = "usage: gomap-lab <report|clear|leak|grow|bench|serve> [options]";
+#[derive(Parser)]
+#[command(
+    name = "gomap-lab",
+    version,
+    about = "Go's map rebuilt in Rust, measured: the seed's claims as experiments on this machine",
+    long_about = "Each command turns claims of the seed document into measurements on this \
+                  machine, gomap against std's HashMap, hashbrown and (with `bench --go`) Go. \
+                  `report` runs them all and writes an HTML page with charts."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run clear, leak, grow and bench; write report/index.html (SVG charts),
+    /// report/report.md and report/results.json.
+    Report {
+        #[command(flatten)]
+        common: Common,
+        /// A Go toolchain for bench's Go column (default: `go` on PATH, if any).
+        #[arg(long, value_name = "PATH")]
+        go: Option<PathBuf>,
+    },
+    /// The seed's five ways to empty a map (section 2): time taken, bytes
+    /// before, after, and after refilling 1 %, for gomap (Auto, Never), std
+    /// and hashbrown.
+    Clear(Common),
+    /// The seed's three production cases (section 3), leaky pattern beside
+    /// the fixed one, memory over simulated time, and the governance layer
+    /// catching the leaky one.
+    Leak {
+        /// Which case to run.
+        #[arg(long, value_enum, default_value_t = Case::All)]
+        case: Case,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Per-insert latency while growing to N (p50 … max) for gomap, std and
+    /// hashbrown, and gomap's timeline of buckets and migrations (section 1:
+    /// incremental growth).
+    Grow(Common),
+    /// Throughput of insert, lookup hit/miss, remove and iterate, and bytes
+    /// per entry, as ratios to std and hashbrown from the same run; with a
+    /// Go toolchain, the same workloads in Go beside them.
+    Bench {
+        #[command(flatten)]
+        common: Common,
+        /// A Go toolchain (default: `go` on PATH, if any).
+        #[arg(long, value_name = "PATH")]
+        go: Option<PathBuf>,
+    },
+    /// A demo service: governed maps under synthetic load, one leaking on
+    /// purpose, serving /metrics and /debug/maps on a loopback port for
+    /// Prometheus (deploy/prometheus has the rules). Stops on Ctrl-C or after
+    /// --duration.
+    Serve {
+        /// Loopback port to serve on.
+        #[arg(long, default_value_t = 9464)]
+        port: u16,
+        /// Stop after this many seconds (default: run until Ctrl-C).
+        #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
+        duration: Option<u64>,
+    },
+}
+
+/// Flags every measuring command takes.
+#[derive(Args, Clone, Debug)]
+struct Common {
+    /// How big: small (1e5 entries), medium (1e6), large (1e7).
+    #[arg(long, value_enum, conflicts_with = "n")]
+    size: Option<Size>,
+    /// An explicit entry count instead of --size (1 000 ..= 50 000 000).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1_000..=50_000_000))]
+    n: Option<u64>,
+    /// Where `report` writes its files.
+    #[arg(long, default_value = "report", value_name = "DIR")]
+    out: PathBuf,
+    /// How results are printed.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+impl Common {
+    fn n(&self) -> usize {
+        match (self.n, self.size) {
+            (Some(n), _) => n as usize,
+            (None, Some(Size::Small)) => 100_000,
+            (None, Some(Size::Large)) => 10_000_000,
+            (None, Some(Size::Medium) | None) => 1_000_000,
+        }
+    }
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum Size {
+    Small,
+    Medium,
+    Large,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Format {
+    Text,
+    Json,
+    Markdown,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Case {
+    /// (a) a per-request cache hung on a long-lived context, never cleaned.
+    HttpContext,
+    /// (b) a periodic task's map after a burst of entries.
+    PeriodicBurst,
+    /// (c) a clear done shard by shard while readers iterate.
+    RwlockClear,
+    /// All three.
+    All,
+}
+
+/// Something a command measured: printable three ways.
+pub trait Outcome: Serialize {
+    /// Plain text for a terminal.
+    fn text(&self) -> String;
+    /// Markdown (tables), as in report.md.
+    fn markdown(&self) -> String;
+}
+
+fn print(outcome: &impl Outcome, format: Format) {
+    match format {
+        Format::Text => print!("{}", outcome.text()),
+        Format::Markdown => print!("{}", outcome.markdown()),
+        Format::Json => match serde_json::to_string_pretty(outcome) {
+            Ok(json) => println!("{json}"),
+            Err(e) => eprintln!("error: cannot encode the results: {e}"),
+        },
+    }
+}
 
 fn main() -> ExitCode {
-    let command = std::env::args().nth(1);
-    match command.as_deref() {
-        Some("report" | "clear" | "leak" | "grow" | "bench" | "serve") => {
-            println!("{NOT_YET}");
-            ExitCode::SUCCESS
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                e.exit();
+            }
+            // One line: clap's first, without the usage it appends.
+            let rendered = e.render().to_string();
+            let line = rendered.lines().next().unwrap_or("error: bad arguments");
+            eprintln!("{line} (see --help)");
+            return ExitCode::from(2);
         }
-        Some("-h" | "--help" | "help") => {
-            println!("{USAGE}\n\n{NOT_YET}");
-            ExitCode::SUCCESS
+    };
+    let result = match cli.command {
+        Command::Report { common, go } => {
+            report::run(&common, go.as_deref()).map(|r| print(&r, common.format))
         }
-        Some(other) => {
-            eprintln!("gomap-lab: unknown command '{other}'\n{USAGE}");
-            ExitCode::from(2)
+        Command::Clear(common) => {
+            print(&clear::run(common.n()), common.format);
+            Ok(())
         }
-        None => {
-            eprintln!("{USAGE}");
-            ExitCode::from(2)
+        Command::Leak { case, common } => {
+            print(&leak::run(case, common.n()), common.format);
+            Ok(())
+        }
+        Command::Grow(common) => {
+            print(&grow::run(common.n()), common.format);
+            Ok(())
+        }
+        Command::Bench { common, go } => {
+            print(&bench::run(common.n(), go.as_deref()), common.format);
+            Ok(())
+        }
+        Command::Serve { port, duration } => serve::run(port, duration),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
         }
     }
 }
