@@ -153,3 +153,43 @@ fn leak_and_grow_and_bench_run() {
         "{text}"
     );
 }
+
+#[test]
+fn serve_answers_metrics_and_stops_after_its_duration() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gomap-lab"))
+        .args(["serve", "--port", &port.to_string(), "--duration", "4"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}/metrics");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let body = loop {
+        if let Ok(r) = ureq::get(&url).call() {
+            let body = r.into_string().unwrap();
+            if body.contains("request-contexts (leaks)") {
+                break body;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "serve never answered {url}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert!(body.contains("gomap_map_len{map=\"sessions\""), "{body}");
+    let maps: serde_json::Value = ureq::get(&format!("http://127.0.0.1:{port}/debug/maps"))
+        .call()
+        .unwrap()
+        .into_json()
+        .unwrap();
+    assert_eq!(maps["totals"]["maps"], 3);
+    assert!(
+        child.wait().unwrap().success(),
+        "serve stops by itself after --duration"
+    );
+}
