@@ -217,3 +217,28 @@ fn mem_stats_matches_what_the_arena_handed_out() {
         stats.allocated_bytes
     );
 }
+
+/// Filling a map after `reserve` (or `extend`, which reserves) never starts
+/// a shrink: the room asked for stays until entries leave.
+#[test]
+fn filling_after_reserve_keeps_the_room() {
+    let mut map: gomap::HashMap<u64, u64> = gomap::HashMap::new();
+    map.reserve(10_000);
+    let buckets = map.mem_stats().buckets;
+    for i in 0..100 {
+        map.insert(i, i);
+        assert_eq!(
+            map.mem_stats().migration,
+            None,
+            "insert {i} started a migration"
+        );
+    }
+    assert_eq!(map.mem_stats().buckets, buckets);
+    let mut extended: gomap::HashMap<u64, u64> = gomap::HashMap::new();
+    extended.extend((0..1000).map(|i| (i, i)));
+    assert_eq!(extended.migrations_started(gomap::MigrationKind::Shrink), 0);
+    assert_eq!(extended.migrations_started(gomap::MigrationKind::Grow), 0);
+    // Entries leaving re-arm the shrink.
+    extended.retain(|k, _| *k < 10);
+    assert_eq!(extended.migrations_started(gomap::MigrationKind::Shrink), 1);
+}

@@ -188,9 +188,13 @@ impl<K, V, S, A: Allocator> HashMap<K, V, S, A> {
     /// use gomap::{HashMap, MigrationKind};
     ///
     /// let mut map: HashMap<u32, u32> = HashMap::new();
-    /// map.extend((0..1000).map(|i| (i, i)));
+    /// for i in 0..1000 {
+    ///     map.insert(i, i);
+    /// }
     /// assert!(map.migrations_started(MigrationKind::Grow) > 0);
     /// assert_eq!(map.migrations_started(MigrationKind::Shrink), 0);
+    /// map.retain(|k, _| k % 100 == 0);
+    /// assert_eq!(map.migrations_started(MigrationKind::Shrink), 1);
     /// ```
     pub fn migrations_started(&self, kind: MigrationKind) -> u64 {
         self.table.migrations_started()[kind as usize]

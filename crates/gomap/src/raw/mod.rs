@@ -65,7 +65,9 @@
 //! * **Shrink** (ours; Go never shrinks): under [`ShrinkPolicy::Auto`], a
 //!   write that leaves fewer than 6.5 / 4 = 1.625 entries per bucket moves
 //!   the table to the smallest array that holds the entries at no more than
-//!   half its capacity, never below the capacity the user reserved.
+//!   half its capacity, never below the capacity the user reserved — once
+//!   entries have left (remove, retain, clear) since the last grow, shrink
+//!   or `reserve`: a map being filled into room it asked for keeps it.
 //!
 //! The hysteresis band: a grow doubles the buckets at load 6.5, leaving load
 //! ~3.25; a shrink needs load under 1.625 and leaves load at most ~3.25. A
@@ -479,6 +481,10 @@ pub(crate) struct RawTable<K, V, A: Allocator> {
     policy: ShrinkPolicy,
     /// Migrations started so far, by `MigrationKind` (grow, compact, shrink).
     started: [u64; 3],
+    /// Entries have left since the last grow, shrink or reserve: only then
+    /// may a write start a shrink. (A map being filled after `reserve`, or
+    /// growing, keeps its room; one that emptied shrinks on its next writes.)
+    shrink_armed: bool,
     alloc: A,
     marker: PhantomData<(K, V)>,
 }
@@ -577,6 +583,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
             min_log2: 0,
             policy: ShrinkPolicy::Auto,
             started: [0; 3],
+            shrink_armed: false,
             alloc,
             marker: PhantomData,
         }
@@ -1013,6 +1020,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
             );
             mark_erased::<K, V>(head, bucket, slot);
             self.len -= 1;
+            self.shrink_armed = true;
             entry
         }
     }
@@ -1088,6 +1096,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
             let same = self.allocate_array(log2, 1 << log2);
             self.begin_migration(MigrationKind::Compact, same.unwrap_or_else(|e| e.handle()));
         } else if self.policy == ShrinkPolicy::Auto
+            && self.shrink_armed
             && log2 > self.min_log2
             && len * SHRINK_DIVISOR < capacity_of(log2)
         {
@@ -1109,6 +1118,9 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
     fn begin_migration(&mut self, kind: MigrationKind, new: BucketArray) {
         debug_assert!(self.migration.is_none() && self.current.allocated);
         self.started[kind as usize] += 1;
+        if kind != MigrationKind::Compact {
+            self.shrink_armed = false;
+        }
         let old = mem::replace(&mut self.current, new);
         let buckets = old.buckets();
         self.migration = Some(MigrationState {
@@ -1282,12 +1294,15 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
                     self.min_log2 = log2;
                 }
             }
+            // Room asked for is room to fill: no shrink until entries leave.
+            self.shrink_armed = false;
             return Ok(());
         }
         if log2 <= self.current.log2 {
             if floor {
                 self.min_log2 = self.min_log2.max(log2);
             }
+            self.shrink_armed = false;
             return Ok(());
         }
         let bigger = self.allocate_array(log2, 1 << log2)?;
@@ -1346,6 +1361,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
     /// Drop every entry; keep the current array (std's and Go's `clear`).
     /// Overflow buckets and a migration's old array are freed.
     pub(crate) fn clear(&mut self) {
+        self.shrink_armed = true;
         self.drop_entries();
         self.free_overflow_and_old();
         if self.current.allocated {
@@ -1460,6 +1476,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
     /// (no migration work); gives back emptied overflow buckets and may
     /// start a shrink.
     pub(crate) fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
+        self.shrink_armed = true;
         if self.migration.is_some() {
             self.retain_array(true, &mut keep);
         }
@@ -1597,6 +1614,7 @@ impl<K: Clone, V: Clone, A: Allocator + Clone> Clone for RawTable<K, V, A> {
         copy.min_log2 = self.min_log2;
         copy.policy = self.policy;
         copy.started = self.started;
+        copy.shrink_armed = self.shrink_armed;
         if !self.current.allocated {
             return copy;
         }
