@@ -200,6 +200,19 @@ pub struct Refused<K, V> {
     pub site: String,
 }
 
+impl<K, V> Refused<K, V> {
+    /// Counts a refusal on `cell` and hands the pair back.
+    pub(crate) fn count(cell: &MapCell, key: K, value: V) -> Self {
+        cell.refused.fetch_add(1, Relaxed);
+        Refused {
+            key,
+            value,
+            map: cell.name.clone(),
+            site: cell.site.to_string(),
+        }
+    }
+}
+
 impl<K, V> fmt::Debug for Refused<K, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Refused")
@@ -296,13 +309,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> Governed<K, V, S> {
     /// always allowed.
     pub fn try_insert(&mut self, key: K, value: V) -> Result<Option<V>, Refused<K, V>> {
         if self.refusing() && !self.map.contains_key(&key) {
-            self.cell.refused.fetch_add(1, Relaxed);
-            return Err(Refused {
-                key,
-                value,
-                map: self.cell.name.clone(),
-                site: self.cell.site.to_string(),
-            });
+            return Err(Refused::count(&self.cell, key, value));
         }
         Ok(self.insert(key, value))
     }

@@ -348,13 +348,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> GovernedSharded<K, V, S> {
     /// the same key; the breaker is a load shedder, not a hard limit.)
     pub fn try_insert(&self, key: K, value: V) -> Result<Option<V>, Refused<K, V>> {
         if self.refusing() && !self.map.contains_key(&key) {
-            self.state.cell.refused.fetch_add(1, Relaxed);
-            return Err(Refused {
-                key,
-                value,
-                map: self.state.cell.name.clone(),
-                site: self.state.cell.site.to_string(),
-            });
+            return Err(Refused::count(&self.state.cell, key, value));
         }
         Ok(self.insert(key, value))
     }

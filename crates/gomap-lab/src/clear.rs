@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use bumpalo::Bump;
 use gomap::ShrinkPolicy;
+use hashbrown::HashMap as BrownMap;
 use serde::Serialize;
 
 use crate::measure::{human_bytes, keys, live_bytes, progress};
@@ -58,7 +59,7 @@ trait Map {
 
 struct Go(gomap::HashMap<u64, u64, Hasher>);
 struct Std(StdMap<u64, u64, Hasher>);
-struct Brown(hashbrown::HashMap<u64, u64, Hasher>);
+struct Brown(BrownMap<u64, u64, Hasher>);
 
 impl Map for Go {
     fn insert(&mut self, k: u64) {
@@ -82,49 +83,35 @@ impl Map for Go {
     }
 }
 
-impl Map for Std {
-    fn insert(&mut self, k: u64) {
-        self.0.insert(k, k);
-    }
-    fn remove(&mut self, k: u64) {
-        self.0.remove(&k);
-    }
-    fn clear(&mut self) {
-        self.0.clear();
-    }
-    fn release(&mut self) {
-        self.0.clear();
-        self.0.shrink_to_fit();
-    }
-    fn renew(&mut self) {
-        self.0 = StdMap::with_hasher(Hasher::default());
-    }
-    fn reported(&self) -> Option<usize> {
-        None
-    }
+/// std's `HashMap` and hashbrown's share an API: one impl for both.
+macro_rules! std_like {
+    ($wrapper:ident, $map:ident) => {
+        impl Map for $wrapper {
+            fn insert(&mut self, k: u64) {
+                self.0.insert(k, k);
+            }
+            fn remove(&mut self, k: u64) {
+                self.0.remove(&k);
+            }
+            fn clear(&mut self) {
+                self.0.clear();
+            }
+            fn release(&mut self) {
+                self.0.clear();
+                self.0.shrink_to_fit();
+            }
+            fn renew(&mut self) {
+                self.0 = $map::with_hasher(Hasher::default());
+            }
+            fn reported(&self) -> Option<usize> {
+                None
+            }
+        }
+    };
 }
 
-impl Map for Brown {
-    fn insert(&mut self, k: u64) {
-        self.0.insert(k, k);
-    }
-    fn remove(&mut self, k: u64) {
-        self.0.remove(&k);
-    }
-    fn clear(&mut self) {
-        self.0.clear();
-    }
-    fn release(&mut self) {
-        self.0.clear();
-        self.0.shrink_to_fit();
-    }
-    fn renew(&mut self) {
-        self.0 = hashbrown::HashMap::with_hasher(Hasher::default());
-    }
-    fn reported(&self) -> Option<usize> {
-        None
-    }
-}
+std_like!(Std, StdMap);
+std_like!(Brown, BrownMap);
 
 fn go(policy: ShrinkPolicy) -> Box<dyn Map> {
     Box::new(Go(

@@ -71,8 +71,13 @@ fn minute(t0: Instant, tick: u64) -> Instant {
     t0 + Duration::from_secs(60 * tick)
 }
 
-fn describe(e: &Event) -> String {
-    format!("level {} → {} at {} {:?}", e.from, e.to, e.value, e.measure).to_lowercase()
+/// A level change of `map`, as the report shows it.
+fn flag(tick: u64, map: &str, e: &Event) -> Flag {
+    Flag {
+        tick,
+        map: map.into(),
+        what: format!("level {} → {} at {} {:?}", e.from, e.to, e.value, e.measure).to_lowercase(),
+    }
 }
 
 /// A request's cache: what a handler memoises while it runs.
@@ -143,13 +148,7 @@ fn http_context(n: usize) -> CaseResult {
             }
             registry.sample_at(minute(t0, tick));
             points.push((tick, live_bytes() - base));
-            for e in events.try_iter() {
-                flags.push(Flag {
-                    tick,
-                    map: name.into(),
-                    what: describe(&e),
-                });
-            }
+            flags.extend(events.try_iter().map(|e| flag(tick, name, &e)));
             if !flagged && registry.maps()[0].trend.suspected_leak {
                 flagged = true;
                 flags.push(Flag {
@@ -269,13 +268,7 @@ fn periodic_burst(n: usize) -> CaseResult {
             }
             registry.sample_at(minute(t0, tick));
             points.push((tick, live_bytes() - base));
-            for e in events.try_iter() {
-                flags.push(Flag {
-                    tick,
-                    map: name.into(),
-                    what: describe(&e),
-                });
-            }
+            flags.extend(events.try_iter().map(|e| flag(tick, name, &e)));
             bar.inc(1);
         }
         drop(map);
