@@ -13,7 +13,9 @@ use gomap::hash_map::Entry;
 use gomap::{DefaultHashBuilder, HashMap, MigrationKind, ShrinkPolicy, TryReserveError};
 
 use crate::level::{Level, Watermarks};
-use crate::registry::{Event, Figures, MapCell, MapReport, OrangeHook, Registry};
+use crate::registry::{
+    Event, Figures, MapCell, MapReport, OrangeHook, Registry, MIGRATING, SHRINK_REQUEST,
+};
 use crate::sharded::GovernedSharded;
 
 /// How to make a governed map: its name, registry, watermarks and orange
@@ -79,13 +81,13 @@ impl<'r> Builder<'r> {
             low: 0,
             high: u64::MAX,
             len_low: 0,
-            len_high: u64::MAX,
-            last_shape: (usize::MAX, 0),
+            len_span: u64::MAX,
             last_bytes: 0,
             entries_measured,
         };
         governed.set_band(Level::Green);
-        governed.publish_all();
+        // Nothing could have asked for a shrink yet.
+        let _ = governed.publish_all();
         governed
     }
 
@@ -135,13 +137,13 @@ pub struct Governed<K, V, S = DefaultHashBuilder> {
     /// The band of the current level, in the watermarks' measure...
     low: u64,
     high: u64,
-    /// ...and in entries, for the hot path: the band when entries are
-    /// measured, everything otherwise.
+    /// ...and in entries, for the hot path: `len - len_low < len_span`
+    /// (wrapping) inside the band; everything is inside when bytes are
+    /// measured.
     len_low: u64,
-    len_high: u64,
-    /// `(buckets, overflow_buckets)` and `allocated_bytes` at the last full
-    /// publish: the figures are only republished when the shape moves...
-    last_shape: (usize, usize),
+    len_span: u64,
+    /// `allocated_bytes` at the last full publish (the allocator-call count
+    /// it goes with is `cell.seen_calls`).
     last_bytes: u64,
     /// The watermarks count entries, not bytes.
     entries_measured: bool,
@@ -260,9 +262,10 @@ impl<K, V, S> Governed<K, V, S> {
         self.cell.level() == Level::Red || self.cell.registry.refusing.load(Relaxed)
     }
 
-    /// Publishes every figure and counter.
+    /// Publishes every figure and counter. Returns whether the registry had
+    /// asked for a shrink (the request is taken).
     #[inline(never)]
-    fn publish_all(&mut self) {
+    fn publish_all(&mut self) -> bool {
         let stats = self.map.mem_stats();
         self.cell.publish(&Figures::of(&stats));
         for kind in [
@@ -273,12 +276,13 @@ impl<K, V, S> Governed<K, V, S> {
             self.cell
                 .set_migrations(kind, self.map.migrations_started(kind));
         }
-        // While a migration runs, no shape matches: every write republishes.
-        self.last_shape = match stats.migration {
-            Some(_) => (usize::MAX, usize::MAX),
-            None => (stats.buckets, stats.overflow_buckets),
+        // While a migration runs, no count matches: every write republishes.
+        let seen = match stats.migration {
+            Some(_) => MIGRATING,
+            None => self.map.allocator_calls(),
         };
         self.last_bytes = stats.allocated_bytes as u64;
+        self.cell.seen_calls.swap(seen, Relaxed) == SHRINK_REQUEST
     }
 
     fn set_band(&mut self, level: Level) {
@@ -286,8 +290,8 @@ impl<K, V, S> Governed<K, V, S> {
             .cell
             .watermarks
             .map_or((0, u64::MAX), |w| w.band(level));
-        (self.len_low, self.len_high) = if self.entries_measured {
-            (self.low, self.high)
+        (self.len_low, self.len_span) = if self.entries_measured {
+            (self.low, self.high - self.low)
         } else {
             (0, u64::MAX)
         };
@@ -430,20 +434,18 @@ impl<K: Eq + Hash, V, S: BuildHasher> Governed<K, V, S> {
     }
 
     /// After every write: publish, then check the level and the registry's
-    /// shrink request. Outside a migration a table's bytes follow from its
-    /// bucket and overflow counts, so the common case is one relaxed store
-    /// (`len`) and a few comparisons: the slow path runs when the shape
-    /// moves, during a migration (its progress is a figure), when `len`
-    /// leaves an entries band, or when the registry asks for a shrink.
+    /// shrink request. The map's bytes move only with an allocator call
+    /// (`allocator_calls`), so the common case is one relaxed store (`len`)
+    /// and two comparisons: the slow path runs when the map called its
+    /// allocator, during a migration (its progress is a figure), when the
+    /// registry asks for a shrink (see `MapCell::seen_calls`), or when `len`
+    /// leaves an entries band.
     #[inline]
     fn after_write(&mut self) {
-        let stats = self.map.mem_stats();
-        let len = stats.len as u64;
+        let len = self.map.len() as u64;
         self.cell.len.store(len, Relaxed);
-        if (stats.buckets, stats.overflow_buckets) != self.last_shape
-            || len < self.len_low
-            || len >= self.len_high
-            || self.cell.shrink_requested.load(Relaxed)
+        if self.map.allocator_calls() != self.cell.seen_calls.load(Relaxed)
+            || len.wrapping_sub(self.len_low) >= self.len_span
         {
             self.after_write_slow();
         }
@@ -452,7 +454,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> Governed<K, V, S> {
     #[cold]
     #[inline(never)]
     fn after_write_slow(&mut self) {
-        self.publish_all();
+        let shrink_requested = self.publish_all();
         let value = if self.entries_measured {
             self.cell.len.load(Relaxed)
         } else {
@@ -461,7 +463,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> Governed<K, V, S> {
         if value < self.low || value >= self.high {
             self.level_moved();
         }
-        if self.cell.shrink_requested.swap(false, Relaxed) {
+        if shrink_requested {
             self.map.shrink_to_fit();
             self.publish_all();
         }

@@ -178,6 +178,11 @@ pub(crate) fn now_unix_secs() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
+/// See [`MapCell::seen_calls`].
+pub(crate) const MIGRATING: u64 = u64::MAX;
+/// See [`MapCell::seen_calls`].
+pub(crate) const SHRINK_REQUEST: u64 = u64::MAX - 1;
+
 /// One map's shared state: identity, configuration, and figures in atomics.
 pub(crate) struct MapCell {
     pub(crate) id: u64,
@@ -201,8 +206,15 @@ pub(crate) struct MapCell {
     pub(crate) resets: AtomicU64,
     pub(crate) refused: AtomicU64,
     pub(crate) level: AtomicU8,
-    /// Set by the registry at orange: shrink at the next write.
+    /// Set by the registry at orange: shrink at the next write
+    /// (`GovernedSharded` reads this; `Governed` reads `seen_calls`).
     pub(crate) shrink_requested: AtomicBool,
+    /// For `Governed`: the map's `allocator_calls` at its last full publish,
+    /// which its hot path compares against; [`MIGRATING`] while a migration
+    /// runs, [`SHRINK_REQUEST`] when the registry asks for a shrink. Neither
+    /// is a count a map reaches, so both send the next write down the slow
+    /// path, which swaps the value out and so cannot miss a request.
+    pub(crate) seen_calls: AtomicU64,
     pub(crate) snapshot: Mutex<Option<Snapshot>>,
     /// Sampler state: `(when, len, bytes)`, oldest first.
     window: Mutex<VecDeque<(Instant, u64, u64)>>,
@@ -521,6 +533,7 @@ impl Registry {
         if to >= Level::Orange && from < Level::Orange {
             for cell in &maps {
                 cell.shrink_requested.store(true, Relaxed);
+                cell.seen_calls.store(SHRINK_REQUEST, Relaxed);
             }
             let hook = self.inner.total_hook.lock().clone();
             if let Some(hook) = hook {
@@ -580,6 +593,7 @@ impl Registry {
             refused: AtomicU64::new(0),
             level: AtomicU8::new(Level::Green as u8),
             shrink_requested: AtomicBool::new(false),
+            seen_calls: AtomicU64::new(MIGRATING),
             snapshot: Mutex::new(None),
             window: Mutex::new(VecDeque::new()),
         });

@@ -83,9 +83,19 @@ where
     let alloc = CountingAlloc::default();
     let mut map: Map<K, S> = HashMap::with_hasher_in(hasher, alloc.clone());
     let mut model: StdMap<K, u32> = StdMap::new();
+    let mut seen = (0, map.allocator_calls());
     for op in ops {
         apply(op, &mut map, &mut model, &key, &alloc);
         check(&map, &model, &alloc, base);
+        // Bytes never move without an allocator call being counted.
+        let now = (map.mem_stats().allocated_bytes, map.allocator_calls());
+        assert!(
+            now.0 == seen.0 || now.1 != seen.1,
+            "{op:?} moved allocated_bytes {} -> {} without counting an allocator call",
+            seen.0,
+            now.0
+        );
+        seen = now;
     }
     drop(map);
     assert_eq!(alloc.live(), 0, "memory left after drop");

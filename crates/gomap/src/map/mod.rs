@@ -200,6 +200,22 @@ impl<K, V, S, A: Allocator> HashMap<K, V, S, A> {
         self.table.migrations_started()[kind as usize]
     }
 
+    /// How many times this map has called its allocator (to allocate, free,
+    /// or shrink a block in place). `mem_stats().allocated_bytes` only moves
+    /// when this does, so a monitor can compare it between two looks
+    /// instead of computing the stats on every write.
+    ///
+    /// ```
+    /// let mut map: gomap::HashMap<u32, u32> = gomap::HashMap::new();
+    /// let before = map.allocator_calls();
+    /// map.insert(1, 1); // the first bucket array
+    /// assert!(map.allocator_calls() > before);
+    /// ```
+    #[inline]
+    pub fn allocator_calls(&self) -> u64 {
+        self.table.allocator_calls()
+    }
+
     /// The map's shrink policy ([`ShrinkPolicy::Auto`] unless set).
     pub fn shrink_policy(&self) -> ShrinkPolicy {
         self.table.shrink_policy()

@@ -127,6 +127,7 @@ use core::alloc::Layout;
 use core::marker::PhantomData;
 use core::mem::{self, align_of, size_of};
 use core::ptr::{self, NonNull};
+use core::sync::atomic::{AtomicU64, Ordering};
 use group::Group;
 
 /// Slots per bucket.
@@ -485,6 +486,11 @@ pub(crate) struct RawTable<K, V, A: Allocator> {
     /// may a write start a shrink. (A map being filled after `reserve`, or
     /// growing, keeps its room; one that emptied shrinks on its next writes.)
     shrink_armed: bool,
+    /// Calls made to the allocator (allocate, free, shrink in place): a
+    /// cheap signal that `allocated_bytes` may have moved. Atomic only so
+    /// the `&self` helpers that call the allocator can count; every such
+    /// call happens under `&mut self` further up.
+    allocator_calls: AtomicU64,
     alloc: A,
     marker: PhantomData<(K, V)>,
 }
@@ -584,6 +590,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
             policy: ShrinkPolicy::Auto,
             started: [0; 3],
             shrink_armed: false,
+            allocator_calls: AtomicU64::new(0),
             alloc,
             marker: PhantomData,
         }
@@ -620,6 +627,16 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
 
     pub(crate) fn set_shrink_policy(&mut self, policy: ShrinkPolicy) {
         self.policy = policy;
+    }
+
+    /// See the field.
+    #[inline]
+    pub(crate) fn allocator_calls(&self) -> u64 {
+        self.allocator_calls.load(Ordering::Relaxed)
+    }
+
+    fn count_allocator_call(&self) {
+        self.allocator_calls.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Migrations started so far: grow, compact, shrink.
@@ -678,6 +695,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
                     return Err(e);
                 }
             };
+            self.count_allocator_call();
             let block = if part == BODIES {
                 self.alloc.allocate(layout)
             } else {
@@ -718,6 +736,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
                 continue;
             }
             if let Ok(Some(layout)) = part_layout::<K, V>(part, held) {
+                self.count_allocator_call();
                 // SAFETY: allocated by `allocate_array` with this layout, or
                 // shrunk to it by `release_evacuated_tail`.
                 unsafe { self.alloc.deallocate(ptr, layout) };
@@ -734,6 +753,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
 
     fn allocate_overflow(&mut self) -> Bucket {
         let layout = Shape::<K, V>::OVERFLOW_LAYOUT;
+        self.count_allocator_call();
         let header = match self.alloc.allocate(layout) {
             Ok(block) => block.cast::<OverflowHeader>(),
             Err(_) => handle_alloc_error(layout),
@@ -752,6 +772,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
     /// # Safety
     /// `bucket` is an overflow bucket of this table, unlinked, holding no entry.
     unsafe fn free_overflow(&self, bucket: Bucket) {
+        self.count_allocator_call();
         // SAFETY: allocated by `allocate_overflow` with this layout.
         unsafe {
             self.alloc
@@ -1245,6 +1266,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
             ) else {
                 continue;
             };
+            self.allocator_calls.fetch_add(1, Ordering::Relaxed);
             // SAFETY: the block has `old_layout`; the new one is smaller with
             // the same alignment; the buckets past the cursor are evacuated,
             // and nothing reads them but `is_evacuated`, which checks `held`.
@@ -1615,6 +1637,7 @@ impl<K: Clone, V: Clone, A: Allocator + Clone> Clone for RawTable<K, V, A> {
         copy.policy = self.policy;
         copy.started = self.started;
         copy.shrink_armed = self.shrink_armed;
+        copy.allocator_calls = AtomicU64::new(self.allocator_calls());
         if !self.current.allocated {
             return copy;
         }
