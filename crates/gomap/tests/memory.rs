@@ -242,3 +242,27 @@ fn filling_after_reserve_keeps_the_room() {
     extended.retain(|k, _| *k < 10);
     assert_eq!(extended.migrations_started(gomap::MigrationKind::Shrink), 1);
 }
+
+/// `clear()` then `extend` with a few entries (a small reserve) still lets
+/// the next writes give the peak array back.
+#[test]
+fn clear_then_small_extend_still_shrinks() {
+    let mut map: gomap::HashMap<u64, u64> = gomap::HashMap::new();
+    for i in 0..100_000 {
+        map.insert(i, i);
+    }
+    let peak = map.mem_stats().buckets;
+    map.clear();
+    map.extend((0..10).map(|i| (i, i)));
+    for i in 10..2_000 {
+        map.insert(i, i);
+        map.remove(&i);
+    }
+    let now = map.mem_stats();
+    assert!(
+        now.buckets * 64 < peak,
+        "{} buckets left of {peak}",
+        now.buckets
+    );
+    assert_eq!(map.len(), 10);
+}

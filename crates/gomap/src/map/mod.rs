@@ -201,9 +201,10 @@ impl<K, V, S, A: Allocator> HashMap<K, V, S, A> {
     }
 
     /// How many times this map has called its allocator (to allocate, free,
-    /// or shrink a block in place). `mem_stats().allocated_bytes` only moves
-    /// when this does, so a monitor can compare it between two looks
-    /// instead of computing the stats on every write.
+    /// or shrink a block in place; a clone starts from its original's
+    /// count). `mem_stats().allocated_bytes` only moves when this does, so a
+    /// monitor can compare it between two looks instead of computing the
+    /// stats on every write.
     ///
     /// ```
     /// let mut map: gomap::HashMap<u32, u32> = gomap::HashMap::new();

@@ -78,16 +78,19 @@
 //! All three are the same thing: a *migration* from an old array to a new
 //! one, of any size. While it runs:
 //!
-//! * Every write (insert, `entry`, remove) first advances the cursor twice:
-//!   the cursor walks the old array downward, evacuating one bucket (with
-//!   its chain) per step and passing over up to [`CURSOR_SKIP_LIMIT`]
-//!   buckets that are already evacuated or empty. Then the write looks for
-//!   its key in the key's old bucket if that is not evacuated yet, and
-//!   updates or removes it there, in place. (Go evacuates the key's own old
-//!   bucket instead; moving only at the cursor reads the old array front to
-//!   back and writes the new one in order: inserts while growing measured
-//!   ~1.6x faster at 1e5 and 1e6 keys.) So no write moves more than two old buckets,
-//!   and a migration ends after at most `2^oldB` writes.
+//! * Every write (insert, `entry`, remove) to a migrating table first
+//!   advances the cursor twice: the cursor walks the old array downward,
+//!   evacuating one bucket (with its chain) per step and passing over up to
+//!   [`CURSOR_SKIP_LIMIT`] buckets that are already evacuated or empty. Then
+//!   the write looks for its key in the key's old bucket if that is not
+//!   evacuated yet, and updates or removes it there, in place. (Go
+//!   evacuates the key's own old bucket instead; moving only at the cursor
+//!   reads the old array front to back and writes the new one in order:
+//!   inserts while growing measured ~1.6x faster at 1e5 and 1e6 keys.) So
+//!   a write moves at most two old buckets of a running migration (the
+//!   insert that starts one moves one; one that ends a migration and then
+//!   starts a shrink or compact may move one more of the new one), and a
+//!   migration ends after at most `2^oldB` writes.
 //! * Reads never move anything. They look in the new array, then in the
 //!   key's old bucket if it is not evacuated yet.
 //! * **Invariant: each key lives in exactly one place** — in its old bucket
@@ -124,10 +127,10 @@ pub(crate) use iter::{RawDrain, RawIntoIter, RawIter, RawIterMut};
 use crate::{MemStats, Migration, MigrationKind, ShrinkPolicy, TryReserveError};
 use allocator_api2::alloc::{handle_alloc_error, Allocator};
 use core::alloc::Layout;
+use core::cell::Cell;
 use core::marker::PhantomData;
 use core::mem::{self, align_of, size_of};
 use core::ptr::{self, NonNull};
-use core::sync::atomic::{AtomicU64, Ordering};
 use group::Group;
 
 /// Slots per bucket.
@@ -487,10 +490,10 @@ pub(crate) struct RawTable<K, V, A: Allocator> {
     /// growing, keeps its room; one that emptied shrinks on its next writes.)
     shrink_armed: bool,
     /// Calls made to the allocator (allocate, free, shrink in place): a
-    /// cheap signal that `allocated_bytes` may have moved. Atomic only so
-    /// the `&self` helpers that call the allocator can count; every such
-    /// call happens under `&mut self` further up.
-    allocator_calls: AtomicU64,
+    /// cheap signal that `allocated_bytes` may have moved. A `Cell` so the
+    /// `&self` helpers that call the allocator can count; every such call
+    /// happens under `&mut self` further up (see the `Sync` impl).
+    allocator_calls: Cell<u64>,
     alloc: A,
     marker: PhantomData<(K, V)>,
 }
@@ -498,6 +501,10 @@ pub(crate) struct RawTable<K, V, A: Allocator> {
 // SAFETY: the table owns its keys, values and allocations, like a `Vec`.
 unsafe impl<K: Send, V: Send, A: Allocator + Send> Send for RawTable<K, V, A> {}
 // SAFETY: `&RawTable` only hands out shared references to keys and values.
+// Its one interior-mutable field, the `allocator_calls` cell, is written only
+// by the helpers that call the allocator, and those run only inside methods
+// that hold `&mut RawTable` (lookups, iteration and stats never allocate):
+// two threads sharing `&RawTable` never write it, so it cannot race.
 unsafe impl<K: Sync, V: Sync, A: Allocator + Sync> Sync for RawTable<K, V, A> {}
 
 /// The tophash of `hash`: its top byte, kept clear of the markers. (Go adds
@@ -590,7 +597,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
             policy: ShrinkPolicy::Auto,
             started: [0; 3],
             shrink_armed: false,
-            allocator_calls: AtomicU64::new(0),
+            allocator_calls: Cell::new(0),
             alloc,
             marker: PhantomData,
         }
@@ -632,11 +639,11 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
     /// See the field.
     #[inline]
     pub(crate) fn allocator_calls(&self) -> u64 {
-        self.allocator_calls.load(Ordering::Relaxed)
+        self.allocator_calls.get()
     }
 
     fn count_allocator_call(&self) {
-        self.allocator_calls.fetch_add(1, Ordering::Relaxed);
+        self.allocator_calls.set(self.allocator_calls.get() + 1);
     }
 
     /// Migrations started so far: grow, compact, shrink.
@@ -951,8 +958,13 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
     /// overflow bucket if that empties.
     ///
     /// # Safety
-    /// As for `take`, with the chain in the old array.
+    /// As for `take`, with the chain in the old array of the running
+    /// migration.
     unsafe fn remove_from_old(&mut self, head: Bucket, bucket: Bucket, slot: usize) -> (K, V) {
+        debug_assert!(
+            self.migration.is_some(),
+            "the old array exists only while migrating"
+        );
         // SAFETY: forwarded from the caller.
         unsafe {
             let entry = self.take(head, bucket, slot);
@@ -1204,8 +1216,9 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
             let mut bucket = head;
             loop {
                 // User code first: if a hash panics, nothing of this bucket
-                // has moved yet (and earlier buckets of the chain are fully
-                // moved and marked empty).
+                // has moved yet (earlier buckets of the chain are moved and
+                // their slots marked empty, so a chain can be split between
+                // the two arrays — each key still in one place).
                 let full = bucket.tophash().match_full();
                 let mut hashes = [0u64; BUCKET_SLOTS];
                 for slot in full {
@@ -1225,8 +1238,10 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
                         1,
                     );
                     dst.set_slot(dst_slot, tophash(hash));
+                    // Moved: the old slot lets go of it before anything
+                    // else can unwind (`free_slot` may call the allocator).
+                    bucket.set_slot(slot, EMPTY_ONE);
                 }
-                bucket.set_tophash(Group::repeat(EMPTY_ONE));
                 match bucket.overflow::<K, V>() {
                     Some(next) => bucket = next,
                     None => break,
@@ -1266,7 +1281,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
             ) else {
                 continue;
             };
-            self.allocator_calls.fetch_add(1, Ordering::Relaxed);
+            self.allocator_calls.set(self.allocator_calls.get() + 1);
             // SAFETY: the block has `old_layout`; the new one is smaller with
             // the same alignment; the buckets past the cursor are evacuated,
             // and nothing reads them but `is_evacuated`, which checks `held`.
@@ -1324,7 +1339,12 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
             if floor {
                 self.min_log2 = self.min_log2.max(log2);
             }
-            self.shrink_armed = false;
+            // Room for a quarter of the array or more is room to fill (a
+            // shrink would take it away); a small reserve (`extend` of a few
+            // entries after `clear`) leaves a due shrink due.
+            if wanted.saturating_mul(SHRINK_DIVISOR) >= self.current.capacity {
+                self.shrink_armed = false;
+            }
             return Ok(());
         }
         let bigger = self.allocate_array(log2, 1 << log2)?;
@@ -1637,7 +1657,7 @@ impl<K: Clone, V: Clone, A: Allocator + Clone> Clone for RawTable<K, V, A> {
         copy.policy = self.policy;
         copy.started = self.started;
         copy.shrink_armed = self.shrink_armed;
-        copy.allocator_calls = AtomicU64::new(self.allocator_calls());
+        copy.allocator_calls = Cell::new(self.allocator_calls());
         if !self.current.allocated {
             return copy;
         }
