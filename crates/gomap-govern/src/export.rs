@@ -22,7 +22,7 @@
 use metrics::{counter, gauge};
 
 use crate::level::{Level, Measure, Watermarks};
-use crate::registry::Registry;
+use crate::registry::{MapReport, Registry};
 
 fn measure_name(m: Measure) -> &'static str {
     match m {
@@ -46,8 +46,12 @@ impl Registry {
     /// local one inside `metrics::with_local_recorder`. The sampler thread
     /// calls it after each sample; the `http` feature's `/metrics` calls it
     /// before rendering.
+    ///
+    /// Maps with the same name and creation site (one per connection, say)
+    /// share their series: figures, counters and rates are summed, the
+    /// level is the highest, `suspected_leak` is set if any is.
     pub fn export_metrics(&self) {
-        for map in self.maps() {
+        for map in merged(self.maps()) {
             let labels = [("map", map.name.clone()), ("site", map.site.clone())];
             let f = &map.figures;
             gauge!("gomap_map_len", &labels).set(f.len as f64);
@@ -89,4 +93,38 @@ impl Registry {
             watermark_gauges("gomap_total_watermark", marks, &[]);
         }
     }
+}
+
+/// One report per `(name, site)`: see `Registry::export_metrics`.
+fn merged(maps: Vec<MapReport>) -> Vec<MapReport> {
+    let mut out: Vec<MapReport> = Vec::with_capacity(maps.len());
+    for map in maps {
+        let Some(into) = out
+            .iter_mut()
+            .find(|m| m.name == map.name && m.site == map.site)
+        else {
+            out.push(map);
+            continue;
+        };
+        let (f, g) = (&mut into.figures, &map.figures);
+        f.len += g.len;
+        f.allocated_bytes += g.allocated_bytes;
+        f.buckets += g.buckets;
+        f.old_buckets += g.old_buckets;
+        f.overflow_buckets += g.overflow_buckets;
+        f.migration_evacuated += g.migration_evacuated;
+        f.migration_total += g.migration_total;
+        let (c, d) = (&mut into.counters, &map.counters);
+        c.grows += d.grows;
+        c.compactions += d.compactions;
+        c.shrinks += d.shrinks;
+        c.clears += d.clears;
+        c.resets += d.resets;
+        c.refused_inserts += d.refused_inserts;
+        into.level = into.level.max(map.level);
+        into.trend.suspected_leak |= map.trend.suspected_leak;
+        into.trend.len_per_minute += map.trend.len_per_minute;
+        into.trend.bytes_per_minute += map.trend.bytes_per_minute;
+    }
+    out
 }

@@ -84,10 +84,13 @@ impl<'r> Builder<'r> {
             len_span: u64::MAX,
             last_bytes: 0,
             entries_measured,
+            migrations_base: [0; 3],
         };
         governed.set_band(Level::Green);
-        // Nothing could have asked for a shrink yet.
-        let _ = governed.publish_all();
+        // Figures now; `seen_calls` stays `MIGRATING`, so the first write
+        // takes the slow path and checks the level (a map built with a large
+        // capacity may start above a watermark).
+        governed.publish_figures();
         governed
     }
 
@@ -147,6 +150,9 @@ pub struct Governed<K, V, S = DefaultHashBuilder> {
     last_bytes: u64,
     /// The watermarks count entries, not bytes.
     entries_measured: bool,
+    /// Migrations started by maps this one replaced (`take`), so the
+    /// published counts never go backwards.
+    migrations_base: [u64; 3],
 }
 
 impl Governed<(), ()> {
@@ -266,6 +272,14 @@ impl<K, V, S> Governed<K, V, S> {
     /// asked for a shrink (the request is taken).
     #[inline(never)]
     fn publish_all(&mut self) -> bool {
+        let seen = self.publish_figures();
+        self.cell.seen_calls.swap(seen, Relaxed) == SHRINK_REQUEST
+    }
+
+    /// Publishes every figure and counter; returns the `seen_calls` value
+    /// that goes with them (`MIGRATING` while a migration runs: no count
+    /// matches it, so every write republishes).
+    fn publish_figures(&mut self) -> u64 {
         let stats = self.map.mem_stats();
         self.cell.publish(&Figures::of(&stats));
         for kind in [
@@ -273,16 +287,14 @@ impl<K, V, S> Governed<K, V, S> {
             MigrationKind::Compact,
             MigrationKind::Shrink,
         ] {
-            self.cell
-                .set_migrations(kind, self.map.migrations_started(kind));
+            let count = self.migrations_base[kind as usize] + self.map.migrations_started(kind);
+            self.cell.set_migrations(kind, count);
         }
-        // While a migration runs, no count matches: every write republishes.
-        let seen = match stats.migration {
+        self.last_bytes = stats.allocated_bytes as u64;
+        match stats.migration {
             Some(_) => MIGRATING,
             None => self.map.allocator_calls(),
-        };
-        self.last_bytes = stats.allocated_bytes as u64;
-        self.cell.seen_calls.swap(seen, Relaxed) == SHRINK_REQUEST
+        }
     }
 
     fn set_band(&mut self, level: Level) {
@@ -391,6 +403,13 @@ impl<K: Eq + Hash, V, S: BuildHasher> Governed<K, V, S> {
         let empty = HashMap::with_hasher(self.map.hasher().clone())
             .with_shrink_policy(self.map.shrink_policy());
         let taken = std::mem::replace(&mut self.map, empty);
+        for kind in [
+            MigrationKind::Grow,
+            MigrationKind::Compact,
+            MigrationKind::Shrink,
+        ] {
+            self.migrations_base[kind as usize] += taken.migrations_started(kind);
+        }
         self.cell.resets.fetch_add(1, Relaxed);
         self.after_write();
         taken
@@ -454,7 +473,12 @@ impl<K: Eq + Hash, V, S: BuildHasher> Governed<K, V, S> {
     #[cold]
     #[inline(never)]
     fn after_write_slow(&mut self) {
-        let shrink_requested = self.publish_all();
+        // A shrink the registry asked for first, so the level below sees
+        // the bytes after it.
+        if self.publish_all() {
+            self.map.shrink_to_fit();
+            let _ = self.publish_all();
+        }
         let value = if self.entries_measured {
             self.cell.len.load(Relaxed)
         } else {
@@ -462,10 +486,6 @@ impl<K: Eq + Hash, V, S: BuildHasher> Governed<K, V, S> {
         };
         if value < self.low || value >= self.high {
             self.level_moved();
-        }
-        if shrink_requested {
-            self.map.shrink_to_fit();
-            self.publish_all();
         }
     }
 

@@ -349,6 +349,7 @@ pub(crate) struct Inner {
     /// The total is red: every map's `try_insert` refuses new keys.
     pub(crate) refusing: AtomicBool,
     total_hook: Mutex<Option<OrangeHook>>,
+    sampling: Mutex<()>,
 }
 
 impl Inner {
@@ -423,6 +424,7 @@ impl Registry {
                 total_level: AtomicU8::new(Level::Green as u8),
                 refusing: AtomicBool::new(false),
                 total_hook: Mutex::new(None),
+                sampling: Mutex::new(()),
             }),
         }
     }
@@ -489,6 +491,8 @@ impl Registry {
     /// shrink at its next write and calls the total hook, red makes every
     /// map's `try_insert` refuse new keys until the total falls under orange.
     pub fn sample_at(&self, now: Instant) {
+        // One sample at a time (a sampler thread and a manual call).
+        let _sampling = self.inner.sampling.lock();
         let maps = self.inner.live();
         let window = self.inner.config.window;
         for cell in &maps {
@@ -545,7 +549,9 @@ impl Registry {
 
     /// Starts a thread that calls [`sample`](Self::sample) and
     /// [`export_metrics`](Self::export_metrics) every `interval`, until the
-    /// returned handle is dropped.
+    /// returned handle is dropped. (It exports into the global `metrics`
+    /// recorder, which keeps a dropped map's last values; the `http`
+    /// feature's `/metrics` renders afresh and shows live maps only.)
     pub fn start_sampler(&self, interval: Duration) -> Sampler {
         let (stop, stopped) = mpsc::channel::<()>();
         let registry = self.clone();

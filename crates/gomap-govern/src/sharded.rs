@@ -14,9 +14,11 @@ use gomap_sync::ShardedMap;
 
 use crate::governed::Refused;
 use crate::level::Level;
-use crate::registry::{Figures, MapCell, MapReport};
+use crate::registry::{Event, Figures, MapCell, MapReport};
+use parking_lot::Mutex;
 
-/// One shard's last figures, written only under that shard's write lock.
+/// One shard's last figures and migration counts, written only under that
+/// shard's write lock.
 #[derive(Default)]
 #[repr(align(128))]
 struct ShardSlot {
@@ -28,12 +30,10 @@ struct ShardSlot {
 struct State {
     cell: Arc<MapCell>,
     slots: Box<[ShardSlot]>,
-    /// Sums over the shards, kept by deltas.
-    len: AtomicU64,
-    bytes: AtomicU64,
     /// The level rose to orange under a shard lock: shrink once it is
-    /// released.
+    /// released, then call the hook with the event of that rise.
     orange_pending: AtomicBool,
+    orange_event: Mutex<Option<Event>>,
 }
 
 fn to_array(f: &Figures) -> [u64; 7] {
@@ -48,81 +48,66 @@ fn to_array(f: &Figures) -> [u64; 7] {
     ]
 }
 
+const KINDS: [MigrationKind; 3] = [
+    MigrationKind::Grow,
+    MigrationKind::Compact,
+    MigrationKind::Shrink,
+];
+
 impl State {
-    /// Called under shard `index`'s write lock after every write to it.
+    /// The cell's atomic for figure `i` of `to_array`.
+    fn total(&self, i: usize) -> &AtomicU64 {
+        let c = &self.cell;
+        [
+            &c.len,
+            &c.allocated_bytes,
+            &c.buckets,
+            &c.old_buckets,
+            &c.overflow_buckets,
+            &c.migration_evacuated,
+            &c.migration_total,
+        ][i]
+    }
+
+    /// Called under shard `index`'s write lock after every write to it: adds
+    /// what changed in this shard to the cell's totals (each total is only
+    /// ever moved by such deltas, so concurrent shards never overwrite each
+    /// other), then checks the level.
     fn observe<K, V, S>(&self, index: usize, shard: &HashMap<K, V, S>) {
-        let stats = shard.mem_stats();
-        let new = to_array(&Figures::of(&stats));
+        let new = to_array(&Figures::of(&shard.mem_stats()));
         let slot = &self.slots[index];
-        // Only this shard's lock holder writes its slot: load and store.
-        let old_len = slot.figures[0].swap(new[0], Relaxed);
-        let old_bytes = slot.figures[1].swap(new[1], Relaxed);
-        let len = if new[0] != old_len {
-            self.len
-                .fetch_add(new[0].wrapping_sub(old_len), Relaxed)
-                .wrapping_add(new[0].wrapping_sub(old_len))
-        } else {
-            self.len.load(Relaxed)
-        };
-        let bytes = if new[1] != old_bytes {
-            self.bytes
-                .fetch_add(new[1].wrapping_sub(old_bytes), Relaxed)
-                .wrapping_add(new[1].wrapping_sub(old_bytes))
-        } else {
-            self.bytes.load(Relaxed)
-        };
-        self.cell.len.store(len, Relaxed);
-        self.cell.allocated_bytes.store(bytes, Relaxed);
-        if new[1] != old_bytes || stats.migration.is_some() || slot.figures[6].load(Relaxed) != 0 {
-            for (i, v) in new.iter().enumerate().skip(2) {
-                slot.figures[i].store(*v, Relaxed);
+        let mut now = [None; 2]; // the totals of len and bytes, if they moved
+        for (i, &value) in new.iter().enumerate() {
+            let old = slot.figures[i].load(Relaxed);
+            if value != old {
+                slot.figures[i].store(value, Relaxed);
+                let delta = value.wrapping_sub(old);
+                let total = self.total(i).fetch_add(delta, Relaxed).wrapping_add(delta);
+                if i < 2 {
+                    now[i] = Some(total);
+                }
             }
-            for kind in [
-                MigrationKind::Grow,
-                MigrationKind::Compact,
-                MigrationKind::Shrink,
-            ] {
-                slot.migrations[kind as usize].store(shard.migrations_started(kind), Relaxed);
+        }
+        for kind in KINDS {
+            let k = kind as usize;
+            let raw = shard.migrations_started(kind);
+            let last = slot.migrations[k].swap(raw, Relaxed);
+            // A smaller count is a fresh map swapped in (`take`, `reset`).
+            let started = if raw >= last { raw - last } else { raw };
+            if started > 0 {
+                self.cell.migrations[k].fetch_add(started, Relaxed);
             }
-            self.publish_shape();
         }
         if let Some(marks) = self.cell.watermarks {
-            let value = match marks.measure() {
-                crate::Measure::Bytes => bytes,
-                crate::Measure::Entries => len,
+            let i = match marks.measure() {
+                crate::Measure::Entries => 0,
+                crate::Measure::Bytes => 1,
             };
-            let from = self.cell.level();
-            let (low, high) = marks.band(from);
+            let value = now[i].unwrap_or_else(|| self.total(i).load(Relaxed));
+            let (low, high) = marks.band(self.cell.level());
             if value < low || value >= high {
                 self.level_moved(value);
             }
-        }
-    }
-
-    /// Sums the shards' shape figures and migration counts into the cell.
-    fn publish_shape(&self) {
-        let mut sum = [0u64; 7];
-        let mut migrations = [0u64; 3];
-        for slot in self.slots.iter() {
-            for (s, a) in sum.iter_mut().zip(&slot.figures) {
-                *s += a.load(Relaxed);
-            }
-            for (m, a) in migrations.iter_mut().zip(&slot.migrations) {
-                *m += a.load(Relaxed);
-            }
-        }
-        let c = &self.cell;
-        c.buckets.store(sum[2], Relaxed);
-        c.old_buckets.store(sum[3], Relaxed);
-        c.overflow_buckets.store(sum[4], Relaxed);
-        c.migration_evacuated.store(sum[5], Relaxed);
-        c.migration_total.store(sum[6], Relaxed);
-        for kind in [
-            MigrationKind::Grow,
-            MigrationKind::Compact,
-            MigrationKind::Shrink,
-        ] {
-            c.set_migrations(kind, migrations[kind as usize]);
         }
     }
 
@@ -144,8 +129,9 @@ impl State {
                 .compare_exchange(from as u8, to as u8, Relaxed, Relaxed)
             {
                 Ok(_) => {
-                    self.cell.level_changed(from, to, &self.cell.figures());
+                    let event = self.cell.level_changed(from, to, &self.cell.figures());
                     if to >= Level::Orange && from < Level::Orange {
+                        *self.orange_event.lock() = Some(event);
                         self.orange_pending.store(true, Relaxed);
                     }
                     return;
@@ -163,7 +149,10 @@ impl State {
 ///
 /// Reads go straight to the map (`GovernedSharded` derefs to
 /// `&ShardedMap`); writes go through the methods below. Orange's shrink runs
-/// after the write that reached it, once its shard lock is released.
+/// after the write that reached it, once its shard lock is released. (A
+/// write made through the deref'd `ShardedMap` is still observed, so the
+/// figures stay right, but it skips orange's action and the clears/resets
+/// counters: use this type's methods.)
 ///
 /// ```
 /// use gomap_govern::{GovernedSharded, Registry};
@@ -211,25 +200,14 @@ impl<K, V> GovernedSharded<K, V> {
             slots: (0..map.shard_amount())
                 .map(|_| ShardSlot::default())
                 .collect(),
-            len: AtomicU64::new(0),
-            bytes: AtomicU64::new(0),
             orange_pending: AtomicBool::new(false),
+            orange_event: Mutex::new(None),
         });
         // The shards as built (`with_capacity` allocates); later figures
         // come from the observer.
-        for (slot, stats) in state.slots.iter().zip(map.shard_stats()) {
-            for (a, v) in slot.figures.iter().zip(to_array(&Figures::of(&stats))) {
-                a.store(v, Relaxed);
-            }
-            state.len.fetch_add(stats.len as u64, Relaxed);
-            state.bytes.fetch_add(stats.allocated_bytes as u64, Relaxed);
+        for (index, shard) in map.read_all().shards().enumerate() {
+            state.observe(index, shard);
         }
-        state.cell.len.store(state.len.load(Relaxed), Relaxed);
-        state
-            .cell
-            .allocated_bytes
-            .store(state.bytes.load(Relaxed), Relaxed);
-        state.publish_shape();
         let observer = state.clone();
         let map = map.with_observer(move |index, shard| observer.observe(index, shard));
         GovernedSharded { map, state }
@@ -308,24 +286,15 @@ impl<K: Eq + Hash, V, S: BuildHasher> GovernedSharded<K, V, S> {
     fn act(&self) {
         let cell = &self.state.cell;
         let orange = self.state.orange_pending.swap(false, Relaxed);
-        if orange || cell.shrink_requested.swap(false, Relaxed) {
-            self.map.shrink_to_fit();
+        let requested = cell.shrink_requested.swap(false, Relaxed);
+        if !(orange || requested) {
+            return;
         }
+        self.map.shrink_to_fit();
         if orange {
-            if let Some(hook) = &cell.hook {
-                let figures = cell.figures();
-                let measure = cell
-                    .watermarks
-                    .map_or(crate::Measure::Bytes, |w| w.measure());
-                hook(&crate::Event {
-                    map: Some(cell.name.clone()),
-                    site: Some(cell.site.to_string()),
-                    from: Level::Orange,
-                    to: cell.level(),
-                    value: figures.value(measure),
-                    measure,
-                    at_unix_secs: crate::registry::now_unix_secs(),
-                });
+            let event = self.state.orange_event.lock().take();
+            if let (Some(hook), Some(event)) = (&cell.hook, event) {
+                hook(&event);
             }
         }
     }

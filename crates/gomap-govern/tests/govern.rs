@@ -462,3 +462,139 @@ fn a_total_at_orange_makes_each_map_shrink_on_its_next_write() {
     a.insert(10_001, 0);
     assert_eq!(a.report().counters.shrinks, shrinks + 1);
 }
+
+/// A map at red by bytes (emptied under `Never`, so it still holds its
+/// peak) that shrinks on the registry's request leaves red at once.
+#[test]
+fn a_requested_shrink_moves_the_level_too() {
+    let registry = Registry::with_config(RegistryConfig {
+        total_watermarks: Some(Watermarks::entries(10, 20, 1_000_000).unwrap()),
+        ..RegistryConfig::default()
+    });
+    let mut map: Governed<u64, u64> = Governed::builder("m")
+        .registry(&registry)
+        .watermarks(Watermarks::bytes(100_000, 200_000, 400_000).unwrap())
+        .build();
+    map.set_shrink_policy(gomap::ShrinkPolicy::Never);
+    for i in 0..100_000 {
+        map.insert(i, i);
+    }
+    assert_eq!(map.level(), Level::Red);
+    map.retain(|k, _| *k < 50);
+    assert_eq!(map.level(), Level::Red, "Never: the bytes stay");
+    registry.sample(); // 50 entries in all: the total is orange
+    assert_eq!(registry.totals().level, Level::Orange);
+    map.insert(1_000_000, 0); // honours the request: shrinks
+    assert!(map.mem_stats().allocated_bytes < 100_000);
+    assert_eq!(map.level(), Level::Green);
+    assert!(map.try_insert(2_000_000, 0).is_ok());
+}
+
+/// A map built with room beyond its watermarks takes its level on its
+/// first write, though that write allocates nothing — and orange's action
+/// then gives the room back.
+#[test]
+fn a_map_built_big_takes_its_level_on_the_first_write() {
+    let registry = Registry::new();
+    let events = registry.subscribe();
+    let mut map: Governed<u64, u64> = Governed::builder("big")
+        .registry(&registry)
+        .watermarks(Watermarks::bytes(1 << 16, 1 << 17, 1 << 18).unwrap())
+        .capacity(100_000)
+        .build();
+    assert!(map.mem_stats().allocated_bytes >= 1 << 18);
+    map.insert(1, 1);
+    let seen: Vec<(Level, Level)> = events.try_iter().map(|e| (e.from, e.to)).collect();
+    assert_eq!(
+        seen,
+        [(Level::Green, Level::Red), (Level::Red, Level::Green)]
+    );
+    assert!(map.mem_stats().allocated_bytes < 1 << 16);
+}
+
+/// `take` swaps in a fresh map; the published migration counts keep
+/// counting from where they were.
+#[test]
+fn counters_never_go_backwards() {
+    let registry = Registry::new();
+    let mut map: Governed<u64, u64> = Governed::builder("m").registry(&registry).build();
+    for i in 0..10_000 {
+        map.insert(i, i);
+    }
+    let grows = map.report().counters.grows;
+    assert!(grows > 0);
+    drop(map.take());
+    for i in 0..100 {
+        map.insert(i, i);
+    }
+    assert!(map.report().counters.grows > grows);
+    let sharded: GovernedSharded<u64, u64> = GovernedSharded::builder("s")
+        .registry(&registry)
+        .build_sharded();
+    for i in 0..10_000 {
+        sharded.insert(i, i);
+    }
+    let grows = sharded.report().counters.grows;
+    sharded.reset();
+    sharded.insert(1, 1);
+    assert!(sharded.report().counters.grows >= grows);
+    assert_eq!(sharded.report().figures.len, 1);
+    assert_eq!(
+        sharded.report().figures.allocated_bytes,
+        sharded.mem_stats().allocated_bytes as u64
+    );
+}
+
+/// Two threads writing different shards: the totals are the sum of the
+/// shards once they are done (never one thread's stale view).
+#[test]
+fn sharded_totals_are_exact_after_concurrent_writes() {
+    let registry = Registry::new();
+    let map: GovernedSharded<u64, u64> = GovernedSharded::builder("s")
+        .registry(&registry)
+        .build_sharded();
+    std::thread::scope(|s| {
+        for t in 0..2u64 {
+            let map = &map;
+            s.spawn(move || {
+                for i in 0..20_000 {
+                    map.insert(t << 32 | i, i);
+                    if i % 3 == 0 {
+                        map.remove(&(t << 32 | (i / 2)));
+                    }
+                }
+            });
+        }
+    });
+    let stats = map.mem_stats();
+    let r = map.report();
+    assert_eq!(r.figures.len, stats.len as u64);
+    assert_eq!(r.figures.allocated_bytes, stats.allocated_bytes as u64);
+    assert_eq!(r.figures.buckets, stats.buckets as u64);
+    assert_eq!(r.figures.overflow_buckets, stats.overflow_buckets as u64);
+    // A clone is not watched.
+    drop(std::ops::Deref::deref(&map).clone());
+    assert_eq!(map.report().figures.len, stats.len as u64);
+}
+
+/// Maps with one name and site (one per connection) share their series.
+#[test]
+fn same_name_and_site_are_summed_in_metrics() {
+    let registry = Registry::new();
+    let make =
+        || -> Governed<u64, u64> { Governed::builder("per-conn").registry(&registry).build() };
+    let (mut a, mut b) = (make(), make());
+    a.extend((0..10).map(|i| (i, i)));
+    b.extend((0..5).map(|i| (i, i)));
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    metrics::with_local_recorder(&recorder, || registry.export_metrics());
+    let lens: Vec<_> = snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .filter(|(k, _, _, _)| k.key().name() == "gomap_map_len")
+        .map(|(_, _, _, v)| v)
+        .collect();
+    assert_eq!(lens, [DebugValue::Gauge(15.0.into())]);
+}

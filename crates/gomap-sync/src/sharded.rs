@@ -165,7 +165,8 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// and the shard itself (read-only), while the shard's write lock is
     /// still held: a monitor sees each shard's [`MemStats`] exactly, without
     /// locking anything itself. (gomap-govern's `GovernedSharded` is built
-    /// on this.) It must be quick and must not call the map.
+    /// on this.) It must be quick and must not call the map. A clone of the
+    /// map has no observer.
     ///
     /// ```
     /// use std::sync::atomic::{AtomicUsize, Ordering};
@@ -658,7 +659,8 @@ impl<K: Clone, V: Clone, S: Clone> Clone for ShardedMap<K, V, S> {
             shift: self.shift,
             mask: self.mask,
             hasher: self.hasher.clone(),
-            observer: self.observer.clone(),
+            // The observer watches this map, not its copies.
+            observer: None,
         }
     }
 }
