@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use crate::measure::{keys, live_bytes, median, progress};
+use crate::measure::{bytes_since, keys, live_bytes, median, progress};
 use crate::Outcome;
 
 type Hasher = foldhash::fast::RandomState;
@@ -78,7 +78,7 @@ macro_rules! subject {
                     map.insert(k, k);
                 }
                 let insert = per(t);
-                let bytes = live_bytes() - base;
+                let bytes = bytes_since(base);
                 let t = Instant::now();
                 black_box(
                     keys.iter()

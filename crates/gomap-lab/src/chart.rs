@@ -48,7 +48,6 @@ pub fn lines(
     lines: &[Line],
     legend: SeriesLabelPosition,
 ) -> String {
-    let log_y = false;
     let mut svg = String::new();
     let (x0, x1) = range(
         lines.iter().flat_map(|l| l.points.iter().map(|p| p.0)),
@@ -56,51 +55,41 @@ pub fn lines(
     );
     let (y0, y1) = range(
         lines.iter().flat_map(|l| l.points.iter().map(|p| p.1)),
-        log_y,
+        false,
     );
     let result = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
         root.fill(&WHITE)?;
-        let mut builder = ChartBuilder::on(&root);
-        builder
+        let mut chart = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", 18))
             .margin(12)
             .x_label_area_size(42)
-            .y_label_area_size(78);
-        macro_rules! draw {
-            ($chart:expr) => {{
-                let mut chart = $chart;
-                chart
-                    .configure_mesh()
-                    .x_desc(x_desc)
-                    .y_desc(y_desc)
-                    .light_line_style(WHITE.mix(0.0))
-                    .draw()?;
-                for (i, line) in lines.iter().enumerate() {
-                    let c = color(i);
-                    chart
-                        .draw_series(LineSeries::new(
-                            line.points.iter().copied().filter(|p| !log_y || p.1 > 0.0),
-                            c.stroke_width(2),
-                        ))?
-                        .label(line.name.clone())
-                        .legend(move |(x, y)| {
-                            PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(3))
-                        });
-                }
-                chart
-                    .configure_series_labels()
-                    .position(legend.clone())
-                    .background_style(WHITE.mix(0.85))
-                    .border_style(BLACK.mix(0.3))
-                    .draw()?;
-            }};
+            .y_label_area_size(78)
+            .build_cartesian_2d(x0..x1, y0..y1)?;
+        chart
+            .configure_mesh()
+            .x_desc(x_desc)
+            .y_desc(y_desc)
+            .light_line_style(WHITE.mix(0.0))
+            .draw()?;
+        for (i, line) in lines.iter().enumerate() {
+            let c = color(i);
+            chart
+                .draw_series(LineSeries::new(
+                    line.points.iter().copied(),
+                    c.stroke_width(2),
+                ))?
+                .label(line.name.clone())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(3))
+                });
         }
-        if log_y {
-            draw!(builder.build_cartesian_2d(x0..x1, (y0..y1).log_scale())?);
-        } else {
-            draw!(builder.build_cartesian_2d(x0..x1, y0..y1)?);
-        }
+        chart
+            .configure_series_labels()
+            .position(legend)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .draw()?;
         root.present()?;
         Ok(())
     })();

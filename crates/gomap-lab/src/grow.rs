@@ -132,6 +132,7 @@ pub fn run(n: usize) -> Grow {
     black_box(&brown);
     drop(brown);
     latencies.push(latency("hashbrown", ns, ms));
+    bar.inc(1);
     bar.finish_and_clear();
 
     Grow {

@@ -46,6 +46,9 @@ enum Command {
     Report {
         #[command(flatten)]
         common: Common,
+        /// Where to write index.html, report.md, results.json and charts/.
+        #[arg(long, default_value = "report", value_name = "DIR")]
+        out: PathBuf,
         /// A Go toolchain for bench's Go column (default: `go` on PATH, if any).
         #[arg(long, value_name = "PATH")]
         go: Option<PathBuf>,
@@ -101,9 +104,6 @@ struct Common {
     /// An explicit entry count instead of --size (1 000 ..= 50 000 000).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1_000..=50_000_000))]
     n: Option<u64>,
-    /// Where `report` writes its files.
-    #[arg(long, default_value = "report", value_name = "DIR")]
-    out: PathBuf,
     /// How results are printed.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -187,8 +187,8 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Report { common, go } => {
-            report::run(&common, go.as_deref()).map(|r| print(&r, common.format))
+        Command::Report { common, out, go } => {
+            report::run(&common, &out, go.as_deref()).map(|r| print(&r, common.format))
         }
         Command::Clear(common) => {
             print(&clear::run(common.n()), common.format);

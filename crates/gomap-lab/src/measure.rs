@@ -1,16 +1,20 @@
 //! Measuring tools shared by the experiments: counted bytes, keys, progress
 //! bars, statistics.
 
-use std::io::IsTerminal;
-use std::time::Duration;
-
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::IsTerminal;
 
 /// Bytes the whole process holds from the allocator right now (a counting
 /// global allocator). Experiments measure a map as the difference around
 /// it, with nothing else allocating in between.
 pub fn live_bytes() -> usize {
     crate::ALLOCATOR.allocated()
+}
+
+/// Bytes held now beyond `base` (0 if fewer: something measured before was
+/// freed since).
+pub fn bytes_since(base: usize) -> usize {
+    live_bytes().saturating_sub(base)
 }
 
 /// `n` distinct pseudo-random keys (splitmix64 of a counter), the same for
@@ -29,7 +33,9 @@ pub fn splitmix(mut z: u64) -> u64 {
 }
 
 /// A progress bar for `len` steps, drawn on stderr only when stdout is a
-/// terminal (so piped and JSON output stay clean).
+/// terminal (so piped and JSON output stay clean). It redraws only when a
+/// step ends — no ticking thread, which would allocate while bytes are
+/// being counted.
 pub fn progress(len: u64, what: &str) -> ProgressBar {
     let bar = ProgressBar::new(len);
     if std::io::stdout().is_terminal() && std::io::stderr().is_terminal() {
@@ -39,7 +45,6 @@ pub fn progress(len: u64, what: &str) -> ProgressBar {
                 .expect("a valid template")
                 .progress_chars("=> "),
         );
-        bar.enable_steady_tick(Duration::from_millis(200));
     } else {
         bar.set_draw_target(ProgressDrawTarget::hidden());
     }

@@ -111,9 +111,10 @@ fn figures(r: &Report) -> Vec<Figure> {
             name,
             svg: chart::bars(title, "MiB", &short.map(String::from), &series, false),
             caption: format!(
-                "The seed's five ways to empty a map of {} entries (section 2). Only gomap gives memory back \
-                 by itself (Auto: the loop of removes shrinks it as it goes); std, hashbrown and gomap Never \
-                 keep their peak through a loop of removes and clear(), as Go's map does.",
+                "The seed's five ways to empty a map of {} entries (section 2). Through a loop of removes \
+                 only gomap Auto gives memory back by itself, shrinking as it goes; after clear() every map \
+                 still holds its array, and gomap Auto gives it back over the next writes (the refill \
+                 chart); std, hashbrown and gomap Never keep their peak, as Go's map does.",
                 r.clear.n
             ),
         });
@@ -349,9 +350,8 @@ fn markdown(r: &Report, figures: &[Figure]) -> String {
     md
 }
 
-pub fn run(common: &Common, go: Option<&Path>) -> Result<Report, String> {
+pub fn run(common: &Common, out: &Path, go: Option<&Path>) -> Result<Report, String> {
     let n = common.n();
-    let out = &common.out;
     let io =
         |what: &str, e: std::io::Error| format!("cannot write {what} in {}: {e}", out.display());
     std::fs::create_dir_all(out.join("charts")).map_err(|e| io("charts/", e))?;
