@@ -38,6 +38,8 @@ fn headless(browser: &Path, profile: &Path) -> Command {
         "--disable-background-networking",
         "--disable-component-update",
         "--disable-sync",
+        // Containers often give /dev/shm only 64 MiB.
+        "--disable-dev-shm-usage",
         "--hide-scrollbars",
     ])
     .arg(format!("--user-data-dir={}", profile.display()));
