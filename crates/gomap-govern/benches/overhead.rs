@@ -13,18 +13,8 @@ use gomap_govern::{Governed, Registry, Watermarks};
 
 const N: usize = 100_000;
 
-fn keys() -> Vec<u64> {
-    let mut state = 0x1234_5678_u64;
-    (0..N)
-        .map(|_| {
-            state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        })
-        .collect()
-}
+#[path = "../../gomap/tests/common/keys.rs"]
+mod keys;
 
 fn governed(registry: &Registry) -> Governed<u64, u64> {
     // Watermarks far away: the level check runs on every write, the
@@ -37,7 +27,7 @@ fn governed(registry: &Registry) -> Governed<u64, u64> {
 }
 
 fn bench(c: &mut Criterion) {
-    let keys = keys();
+    let keys = keys::keys(N, 0x1234_5678);
     let registry = Registry::new();
 
     let mut group = c.benchmark_group("governed_insert");

@@ -21,6 +21,9 @@ use gomap_govern::{Governed, Registry, Watermarks};
 
 const N: usize = 100_000;
 
+#[path = "../../gomap/tests/common/keys.rs"]
+mod keys;
+
 #[inline(never)]
 fn bare_insert(keys: &[u64]) -> gomap::HashMap<u64, u64> {
     let mut map = gomap::HashMap::with_capacity(N);
@@ -83,15 +86,7 @@ fn time(keys: &[u64]) {
 }
 
 fn main() {
-    let mut state = 7u64;
-    let keys: Vec<u64> = (0..N)
-        .map(|_| {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            state ^ (state >> 29)
-        })
-        .collect();
+    let keys = keys::keys(N, 7);
     if std::env::args().any(|a| a == "--time") {
         return time(&keys);
     }

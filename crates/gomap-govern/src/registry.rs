@@ -90,6 +90,18 @@ impl Figures {
     }
 }
 
+impl std::ops::AddAssign for Figures {
+    fn add_assign(&mut self, o: Figures) {
+        self.len += o.len;
+        self.allocated_bytes += o.allocated_bytes;
+        self.buckets += o.buckets;
+        self.old_buckets += o.old_buckets;
+        self.overflow_buckets += o.overflow_buckets;
+        self.migration_evacuated += o.migration_evacuated;
+        self.migration_total += o.migration_total;
+    }
+}
+
 /// Counters of things that happened to a map.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Counters {
@@ -105,6 +117,17 @@ pub struct Counters {
     pub resets: u64,
     /// New keys `try_insert` refused at red.
     pub refused_inserts: u64,
+}
+
+impl std::ops::AddAssign for Counters {
+    fn add_assign(&mut self, o: Counters) {
+        self.grows += o.grows;
+        self.compactions += o.compactions;
+        self.shrinks += o.shrinks;
+        self.clears += o.clears;
+        self.resets += o.resets;
+        self.refused_inserts += o.refused_inserts;
+    }
 }
 
 /// Stats kept when a map rises to yellow or above.
@@ -510,8 +533,7 @@ impl Registry {
             return;
         };
         let total = maps.iter().fold(Figures::default(), |mut sum, c| {
-            sum.len += c.len.load(Relaxed);
-            sum.allocated_bytes += c.allocated_bytes.load(Relaxed);
+            sum += c.figures();
             sum
         });
         let value = total.value(marks.measure());

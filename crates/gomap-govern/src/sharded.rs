@@ -91,10 +91,13 @@ impl State {
         for kind in KINDS {
             let k = kind as usize;
             let raw = shard.migrations_started(kind);
-            let last = slot.migrations[k].swap(raw, Relaxed);
-            // A smaller count is a fresh map swapped in (`take`, `reset`).
-            let started = if raw >= last { raw - last } else { raw };
-            if started > 0 {
+            // Only this shard's lock holder writes its slot: a plain load
+            // and, when the count moved, a store (no read-modify-write).
+            let last = slot.migrations[k].load(Relaxed);
+            if raw != last {
+                slot.migrations[k].store(raw, Relaxed);
+                // A smaller count is a fresh map swapped in (`take`, `reset`).
+                let started = if raw > last { raw - last } else { raw };
                 self.cell.migrations[k].fetch_add(started, Relaxed);
             }
         }
