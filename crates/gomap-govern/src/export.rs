@@ -21,8 +21,9 @@
 
 use metrics::{counter, gauge};
 
+use crate::cell::MapReport;
 use crate::level::{Level, Measure, Watermarks};
-use crate::registry::{MapReport, Registry};
+use crate::registry::Registry;
 
 fn measure_name(m: Measure) -> &'static str {
     match m {
@@ -81,8 +82,6 @@ impl Registry {
             }
             gauge!("gomap_map_suspected_leak", &labels)
                 .set(f64::from(u8::from(map.trend.suspected_leak)));
-            gauge!("gomap_map_growth_len_per_minute", &labels).set(map.trend.len_per_minute);
-            gauge!("gomap_map_growth_bytes_per_minute", &labels).set(map.trend.bytes_per_minute);
         }
         let totals = self.totals();
         gauge!("gomap_total_maps").set(totals.maps as f64);
@@ -110,8 +109,8 @@ fn merged(maps: Vec<MapReport>) -> Vec<MapReport> {
         into.counters += map.counters;
         into.level = into.level.max(map.level);
         into.trend.suspected_leak |= map.trend.suspected_leak;
-        into.trend.len_per_minute += map.trend.len_per_minute;
-        into.trend.bytes_per_minute += map.trend.bytes_per_minute;
+        into.trend.len_per_second += map.trend.len_per_second;
+        into.trend.bytes_per_second += map.trend.bytes_per_second;
     }
     out
 }

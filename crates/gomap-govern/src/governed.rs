@@ -1,5 +1,13 @@
 //! `Governed`: a `gomap::HashMap` with a name, a creation site, figures the
 //! registry can read, and watermarks with actions.
+//!
+//! Invariant: after every write — also one that panicked in user code
+//! (`Hash`, `Eq`, `Drop`, an `update` or `retain` closure) — the cell's
+//! figures are the map's and its level is the one those figures give. Every
+//! write goes through [`Governed::write`], whose guard publishes when the
+//! write ends, by return or by unwinding. Actions that run user code
+//! (orange's shrink, which hashes keys, and the `on_orange` hook) never run
+//! while a panic unwinds: they wait for the next write.
 
 use std::borrow::Borrow;
 use std::fmt;
@@ -10,98 +18,14 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
 use gomap::hash_map::Entry;
-use gomap::{DefaultHashBuilder, HashMap, MigrationKind, ShrinkPolicy, TryReserveError};
+use gomap::{DefaultHashBuilder, HashMap, ShrinkPolicy, TryReserveError};
 
-use crate::level::{Level, Watermarks};
-use crate::registry::{
-    Event, Figures, MapCell, MapReport, OrangeHook, Registry, MIGRATING, SHRINK_REQUEST,
-};
-use crate::sharded::GovernedSharded;
-
-/// How to make a governed map: its name, registry, watermarks and orange
-/// hook. Start with [`Governed::builder`].
-#[must_use]
-pub struct Builder<'r> {
-    name: String,
-    registry: Option<&'r Registry>,
-    watermarks: Option<Watermarks>,
-    hook: Option<OrangeHook>,
-    capacity: usize,
-}
-
-impl<'r> Builder<'r> {
-    /// Join `registry` instead of [`Registry::global`].
-    pub fn registry(mut self, registry: &'r Registry) -> Self {
-        self.registry = Some(registry);
-        self
-    }
-
-    /// The map's own watermarks (build them with [`Watermarks::bytes`] or
-    /// [`Watermarks::entries`], which reject bad ones).
-    pub fn watermarks(mut self, watermarks: Watermarks) -> Self {
-        self.watermarks = Some(watermarks);
-        self
-    }
-
-    /// Called (on the writing thread) when the map reaches orange, after it
-    /// has been shrunk.
-    pub fn on_orange(mut self, hook: impl Fn(&Event) + Send + Sync + 'static) -> Self {
-        self.hook = Some(Arc::new(hook));
-        self
-    }
-
-    /// Room for `capacity` entries up front.
-    pub fn capacity(mut self, capacity: usize) -> Self {
-        self.capacity = capacity;
-        self
-    }
-
-    fn register(self, kind: &'static str, site: &'static Location<'static>) -> Arc<MapCell> {
-        let registry = self.registry.unwrap_or_else(|| Registry::global());
-        registry.register(self.name, site, kind, self.watermarks, self.hook)
-    }
-
-    /// A [`Governed`] map; its creation site is the caller's.
-    #[track_caller]
-    pub fn build<K, V>(self) -> Governed<K, V> {
-        self.build_with_hasher(DefaultHashBuilder::default())
-    }
-
-    /// A [`Governed`] map hashing with `hasher`.
-    #[track_caller]
-    pub fn build_with_hasher<K, V, S: BuildHasher>(self, hasher: S) -> Governed<K, V, S> {
-        let map = HashMap::with_capacity_and_hasher(self.capacity, hasher);
-        let entries_measured = self
-            .watermarks
-            .is_some_and(|w| w.measure() == crate::Measure::Entries);
-        let cell = self.register("map", Location::caller());
-        let mut governed = Governed {
-            map,
-            cell,
-            low: 0,
-            high: u64::MAX,
-            len_low: 0,
-            len_span: u64::MAX,
-            last_bytes: 0,
-            entries_measured,
-            migrations_base: [0; 3],
-        };
-        governed.set_band(Level::Green);
-        // Figures now; `seen_calls` stays `MIGRATING`, so the first write
-        // takes the slow path and checks the level (a map built with a large
-        // capacity may start above a watermark).
-        governed.publish_figures();
-        governed
-    }
-
-    /// A [`GovernedSharded`] map with the default shard amount.
-    #[track_caller]
-    pub fn build_sharded<K, V>(self) -> GovernedSharded<K, V> {
-        let capacity = self.capacity;
-        let cell = self.register("sharded", Location::caller());
-        GovernedSharded::with_cell(cell, capacity)
-    }
-}
+use crate::builder::Builder;
+use crate::cell::{MapCell, MapReport, MIGRATING, SHRINK_REQUEST};
+use crate::error::Refused;
+use crate::events::Event;
+use crate::figures::{Figures, Migrations};
+use crate::level::Level;
 
 /// A [`gomap::HashMap`] that the registry knows: a name, the place it was
 /// created, figures published on every write (relaxed atomic stores, no
@@ -109,12 +33,12 @@ impl<'r> Builder<'r> {
 ///
 /// Reads go straight to the map (`Governed` derefs to `&HashMap`); writes
 /// go through the methods below, which publish the map's figures and check
-/// its level. Levels (see [`Watermarks`]): rising to yellow logs a warning
-/// and keeps a stats snapshot; reaching orange shrinks the map at once and
-/// calls the `on_orange` hook; at red, [`try_insert`](Self::try_insert)
-/// refuses new keys (updates of existing keys still work) until the map
-/// falls under orange. Every change of level is an [`Event`]
-/// ([`Registry::subscribe`]).
+/// its level. Levels (see [`Watermarks`](crate::Watermarks)): rising to
+/// yellow logs a warning and keeps a stats snapshot; reaching orange shrinks
+/// the map at once, rechecks the level, and calls the `on_orange` hook; at
+/// red, [`try_insert`](Self::try_insert) refuses new keys (updates of
+/// existing keys still work) until the map falls under orange. Every change
+/// of level is an [`Event`] ([`Registry::subscribe`](crate::Registry::subscribe)).
 ///
 /// ```
 /// use gomap_govern::{Governed, Level, Registry, Watermarks};
@@ -150,27 +74,23 @@ pub struct Governed<K, V, S = DefaultHashBuilder> {
     last_bytes: u64,
     /// The watermarks count entries, not bytes.
     entries_measured: bool,
-    /// Migrations started by maps this one replaced (`take`), so the
-    /// published counts never go backwards.
-    migrations_base: [u64; 3],
+    /// The map's migration counts at the last publish.
+    migrations: Migrations,
+    /// The rise to orange that happened while a panic unwound: its action
+    /// waits for the next write.
+    pending_orange: Option<Event>,
 }
 
 impl Governed<(), ()> {
     /// Starts a builder for a map named `name`.
     pub fn builder(name: impl Into<String>) -> Builder<'static> {
-        Builder {
-            name: name.into(),
-            registry: None,
-            watermarks: None,
-            hook: None,
-            capacity: 0,
-        }
+        Builder::new(name.into())
     }
 }
 
 impl<K, V> Governed<K, V> {
-    /// A map named `name` in [`Registry::global`], without watermarks; its
-    /// creation site is the caller's.
+    /// A map named `name` in [`Registry::global`](crate::Registry::global),
+    /// without watermarks; its creation site is the caller's.
     #[track_caller]
     pub fn new(name: impl Into<String>) -> Self {
         Governed::builder(name).build()
@@ -195,54 +115,36 @@ impl<K, V, S> fmt::Debug for Governed<K, V, S> {
     }
 }
 
-/// A new key refused because its map, or all governed maps together, are
-/// at red. Carries the pair back.
-pub struct Refused<K, V> {
-    /// The key that was not inserted.
-    pub key: K,
-    /// Its value.
-    pub value: V,
-    /// The map's name.
-    pub map: String,
-    /// Where the map was created.
-    pub site: String,
-}
-
-impl<K, V> Refused<K, V> {
-    /// Counts a refusal on `cell` and hands the pair back.
-    pub(crate) fn count(cell: &MapCell, key: K, value: V) -> Self {
-        cell.refused.fetch_add(1, Relaxed);
-        Refused {
-            key,
-            value,
-            map: cell.name.clone(),
-            site: cell.site.to_string(),
-        }
-    }
-}
-
-impl<K, V> fmt::Debug for Refused<K, V> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Refused")
-            .field("map", &self.map)
-            .field("site", &self.site)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<K, V> fmt::Display for Refused<K, V> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "gomap: map '{}' (created at {}) is at red: new keys are refused until it falls under orange",
-            self.map, self.site
-        )
-    }
-}
-
-impl<K, V> std::error::Error for Refused<K, V> {}
-
 impl<K, V, S> Governed<K, V, S> {
+    pub(crate) fn with_cell(
+        cell: Arc<MapCell>,
+        capacity: usize,
+        hasher: S,
+        entries_measured: bool,
+    ) -> Self
+    where
+        S: BuildHasher,
+    {
+        let mut governed = Governed {
+            map: HashMap::with_capacity_and_hasher(capacity, hasher),
+            cell,
+            low: 0,
+            high: u64::MAX,
+            len_low: 0,
+            len_span: u64::MAX,
+            last_bytes: 0,
+            entries_measured,
+            migrations: Migrations::default(),
+            pending_orange: None,
+        };
+        governed.set_band(Level::Green);
+        // Figures now; `seen_calls` stays `MIGRATING`, so the first write
+        // takes the slow path and checks the level (a map built with a large
+        // capacity may start above a watermark).
+        governed.publish_figures();
+        governed
+    }
+
     /// The name given at construction.
     pub fn name(&self) -> &str {
         &self.cell.name
@@ -277,23 +179,19 @@ impl<K, V, S> Governed<K, V, S> {
     }
 
     /// Publishes every figure and counter; returns the `seen_calls` value
-    /// that goes with them (`MIGRATING` while a migration runs: no count
-    /// matches it, so every write republishes).
+    /// that goes with them (`MIGRATING` while a migration runs or an action
+    /// is pending: no count matches it, so every write republishes).
     fn publish_figures(&mut self) -> u64 {
         let stats = self.map.mem_stats();
-        self.cell.publish(&Figures::of(&stats));
-        for kind in [
-            MigrationKind::Grow,
-            MigrationKind::Compact,
-            MigrationKind::Shrink,
-        ] {
-            let count = self.migrations_base[kind as usize] + self.map.migrations_started(kind);
-            self.cell.set_migrations(kind, count);
-        }
+        self.cell.figures.store(&Figures::of(&stats));
+        let migrations = Migrations::of(&self.map);
+        migrations.add_since(&self.migrations, &self.cell.counters);
+        self.migrations = migrations;
         self.last_bytes = stats.allocated_bytes as u64;
-        match stats.migration {
-            Some(_) => MIGRATING,
-            None => self.map.allocator_calls(),
+        if stats.migration.is_some() || self.pending_orange.is_some() {
+            MIGRATING
+        } else {
+            self.map.allocator_calls()
         }
     }
 
@@ -308,16 +206,48 @@ impl<K, V, S> Governed<K, V, S> {
             (0, u64::MAX)
         };
     }
+
+    /// The key's value, mutably (changing a value moves no figure).
+    pub fn get_mut<Q: Hash + Eq + ?Sized>(&mut self, key: &Q) -> Option<&mut V>
+    where
+        K: Borrow<Q>,
+        S: BuildHasher,
+        K: Eq + Hash,
+    {
+        self.map.get_mut(key)
+    }
+
+    /// Sets the shrink policy.
+    pub fn set_shrink_policy(&mut self, policy: ShrinkPolicy) {
+        self.map.set_shrink_policy(policy);
+    }
+}
+
+/// Publishes the map's figures and moves its level when dropped: at the
+/// end of every write, whether it returned or unwound.
+struct Publish<'a, K: Eq + Hash, V, S: BuildHasher>(&'a mut Governed<K, V, S>);
+
+impl<K: Eq + Hash, V, S: BuildHasher> Drop for Publish<'_, K, V, S> {
+    #[inline]
+    fn drop(&mut self) {
+        self.0.after_write();
+    }
 }
 
 impl<K: Eq + Hash, V, S: BuildHasher> Governed<K, V, S> {
+    /// Runs one write on the map; the figures and level follow it however
+    /// it ends.
+    #[inline]
+    fn write<R>(&mut self, f: impl FnOnce(&mut HashMap<K, V, S>) -> R) -> R {
+        let guard = Publish(self);
+        f(&mut guard.0.map)
+    }
+
     /// Inserts a pair; returns the old value of the key, if any. Always
     /// inserts, even at red: shed load with [`try_insert`](Self::try_insert).
     #[inline]
     pub fn insert(&mut self, key: K, value: V) -> Option<V> {
-        let old = self.map.insert(key, value);
-        self.after_write();
-        old
+        self.write(|map| map.insert(key, value))
     }
 
     /// Inserts a pair unless the key is new and the map (or the registry
@@ -336,9 +266,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> Governed<K, V, S> {
     where
         K: Borrow<Q>,
     {
-        let old = self.map.remove(key);
-        self.after_write();
-        old
+        self.write(|map| map.remove(key))
     }
 
     /// Removes a key; returns the stored key and its value.
@@ -346,21 +274,11 @@ impl<K: Eq + Hash, V, S: BuildHasher> Governed<K, V, S> {
     where
         K: Borrow<Q>,
     {
-        let old = self.map.remove_entry(key);
-        self.after_write();
-        old
-    }
-
-    /// The key's value, mutably (changing a value moves no figure).
-    pub fn get_mut<Q: Hash + Eq + ?Sized>(&mut self, key: &Q) -> Option<&mut V>
-    where
-        K: Borrow<Q>,
-    {
-        self.map.get_mut(key)
+        self.write(|map| map.remove_entry(key))
     }
 
     /// Read-modify-write through the key's [`Entry`]; figures are published
-    /// after `f` returns.
+    /// and the level checked after `f` returns — or panics.
     ///
     /// ```
     /// let mut hits: gomap_govern::Governed<&str, u64> = gomap_govern::Governed::new("hits");
@@ -368,30 +286,25 @@ impl<K: Eq + Hash, V, S: BuildHasher> Governed<K, V, S> {
     /// assert_eq!(hits.get("/"), Some(&1));
     /// ```
     pub fn update<R>(&mut self, key: K, f: impl FnOnce(Entry<'_, K, V, S>) -> R) -> R {
-        let result = f(self.map.entry(key));
-        self.after_write();
-        result
+        self.write(|map| f(map.entry(key)))
     }
 
     /// Keeps the entries for which `f` returns `true`.
     pub fn retain(&mut self, f: impl FnMut(&K, &mut V) -> bool) {
-        self.map.retain(f);
-        self.after_write();
+        self.write(|map| map.retain(f));
     }
 
     /// Drops every entry, keeping the buckets (see `gomap::HashMap::clear`);
     /// counted in `clears`.
     pub fn clear(&mut self) {
-        self.map.clear();
-        self.cell.clears.fetch_add(1, Relaxed);
-        self.after_write();
+        self.cell.counters.clears.fetch_add(1, Relaxed);
+        self.write(HashMap::clear);
     }
 
     /// Drops every entry and frees every bucket now; counted in `resets`.
     pub fn reset(&mut self) {
-        self.map.reset();
-        self.cell.resets.fetch_add(1, Relaxed);
-        self.after_write();
+        self.cell.counters.resets.fetch_add(1, Relaxed);
+        self.write(HashMap::reset);
     }
 
     /// Takes the contents out, leaving an empty map (same hasher and
@@ -403,66 +316,52 @@ impl<K: Eq + Hash, V, S: BuildHasher> Governed<K, V, S> {
         let empty = HashMap::with_hasher(self.map.hasher().clone())
             .with_shrink_policy(self.map.shrink_policy());
         let taken = std::mem::replace(&mut self.map, empty);
-        for kind in [
-            MigrationKind::Grow,
-            MigrationKind::Compact,
-            MigrationKind::Shrink,
-        ] {
-            self.migrations_base[kind as usize] += taken.migrations_started(kind);
-        }
-        self.cell.resets.fetch_add(1, Relaxed);
+        // The old map's migrations since the last publish still count; the
+        // new map's count from zero.
+        Migrations::of(&taken).add_since(&self.migrations, &self.cell.counters);
+        self.migrations = Migrations::default();
+        self.cell.counters.resets.fetch_add(1, Relaxed);
         self.after_write();
         taken
     }
 
     /// Gives memory back now.
     pub fn shrink_to_fit(&mut self) {
-        self.map.shrink_to_fit();
-        self.after_write();
+        self.write(HashMap::shrink_to_fit);
     }
 
     /// Gives memory back now, keeping room for `min_capacity` entries.
     pub fn shrink_to(&mut self, min_capacity: usize) {
-        self.map.shrink_to(min_capacity);
-        self.after_write();
+        self.write(|map| map.shrink_to(min_capacity));
     }
 
     /// Room for `additional` more entries.
     pub fn reserve(&mut self, additional: usize) {
-        self.map.reserve(additional);
-        self.after_write();
+        self.write(|map| map.reserve(additional));
     }
 
     /// Room for `additional` more entries, or an error with the map
     /// unchanged.
     pub fn try_reserve(&mut self, additional: usize) -> Result<(), TryReserveError> {
-        let result = self.map.try_reserve(additional);
-        self.after_write();
-        result
-    }
-
-    /// Sets the shrink policy.
-    pub fn set_shrink_policy(&mut self, policy: ShrinkPolicy) {
-        self.map.set_shrink_policy(policy);
+        self.write(|map| map.try_reserve(additional))
     }
 
     /// Completes a running migration now.
     pub fn finish_migration(&mut self) {
-        self.map.finish_migration();
-        self.after_write();
+        self.write(HashMap::finish_migration);
     }
 
     /// After every write: publish, then check the level and the registry's
     /// shrink request. The map's bytes move only with an allocator call
     /// (`allocator_calls`), so the common case is one relaxed store (`len`)
     /// and two comparisons: the slow path runs when the map called its
-    /// allocator, during a migration (its progress is a figure), when the
-    /// registry asks for a shrink (see `MapCell::seen_calls`), or when `len`
-    /// leaves an entries band.
+    /// allocator, during a migration (its progress is a figure), when an
+    /// action is pending or the registry asks for a shrink (see
+    /// `MapCell::seen_calls`), or when `len` leaves an entries band.
     #[inline]
     fn after_write(&mut self) {
         let len = self.map.len() as u64;
-        self.cell.len.store(len, Relaxed);
+        self.cell.figures.len.store(len, Relaxed);
         if self.map.allocator_calls() != self.cell.seen_calls.load(Relaxed)
             || len.wrapping_sub(self.len_low) >= self.len_span
         {
@@ -473,14 +372,24 @@ impl<K: Eq + Hash, V, S: BuildHasher> Governed<K, V, S> {
     #[cold]
     #[inline(never)]
     fn after_write_slow(&mut self) {
-        // A shrink the registry asked for first, so the level below sees
-        // the bytes after it.
-        if self.publish_all() {
-            self.map.shrink_to_fit();
-            let _ = self.publish_all();
+        let shrink_requested = self.publish_all();
+        if std::thread::panicking() {
+            // No user code now (a shrink hashes keys): keep the request for
+            // the next write. The level below still follows the figures.
+            if shrink_requested {
+                self.cell.seen_calls.store(SHRINK_REQUEST, Relaxed);
+            }
+        } else {
+            if shrink_requested {
+                // Republishes and moves the level (nested write).
+                self.shrink_to_fit();
+            }
+            if let Some(event) = self.pending_orange.take() {
+                self.orange_action(&event);
+            }
         }
         let value = if self.entries_measured {
-            self.cell.len.load(Relaxed)
+            self.cell.figures.len.load(Relaxed)
         } else {
             self.last_bytes
         };
@@ -497,55 +406,34 @@ impl<K: Eq + Hash, V, S: BuildHasher> Governed<K, V, S> {
             return;
         };
         let from = self.cell.level();
-        let figures = self.cell.figures();
+        let figures = self.cell.figures.load();
         let to = marks.next_level(from, figures.value(marks.measure()));
-        self.move_to(from, to, &figures);
-        if to >= Level::Orange && from < Level::Orange {
-            // Orange's action: give memory back now, then tell the user.
-            self.map.shrink_to_fit();
-            self.publish_all();
-            let event = Event {
-                from,
-                to,
-                ..self.last_event(&figures, to)
-            };
-            if let Some(hook) = &self.cell.hook {
-                hook(&event);
-            }
-            let figures = self.cell.figures();
-            let after = marks.next_level(to, figures.value(marks.measure()));
-            self.move_to(to, after, &figures);
-        }
-    }
-
-    fn last_event(&self, figures: &Figures, to: Level) -> Event {
-        let measure = self
-            .cell
-            .watermarks
-            .map_or(crate::Measure::Bytes, |w| w.measure());
-        Event {
-            map: Some(self.cell.name.clone()),
-            site: Some(self.cell.site.to_string()),
-            from: to,
-            to,
-            value: figures.value(measure),
-            measure,
-            at_unix_secs: crate::registry::now_unix_secs(),
-        }
-    }
-
-    fn move_to(&mut self, from: Level, to: Level, figures: &Figures) {
-        if from != to {
-            self.cell.level.store(to as u8, Relaxed);
-            self.cell.level_changed(from, to, figures);
-        }
         self.set_band(to);
+        if to == from {
+            return;
+        }
+        self.cell.store_level(to);
+        let event = self.cell.level_changed(from, to, &figures);
+        if to >= Level::Orange && from < Level::Orange {
+            if std::thread::panicking() {
+                self.pending_orange = Some(event);
+                self.cell.seen_calls.store(MIGRATING, Relaxed);
+            } else {
+                self.orange_action(&event);
+            }
+        }
+    }
+
+    /// Orange's action: give memory back now (the nested write republishes
+    /// and moves the level again), then tell the user.
+    fn orange_action(&mut self, event: &Event) {
+        self.shrink_to_fit();
+        self.cell.call_hook(event);
     }
 }
 
 impl<K: Eq + Hash, V, S: BuildHasher> Extend<(K, V)> for Governed<K, V, S> {
     fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
-        self.map.extend(iter);
-        self.after_write();
+        self.write(|map| map.extend(iter));
     }
 }

@@ -4,9 +4,11 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::error::WatermarkError;
+
 /// How alarming a map's (or the registry total's) size is.
 ///
-/// The seed's three levels: yellow — look (a warning and a stats snapshot);
+/// Three levels: yellow — look (a warning and a stats snapshot);
 /// orange — act (shrink now, call the user's hook); red — shed load
 /// (`try_insert` of a new key is refused until the size falls under orange).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -85,40 +87,6 @@ pub struct Watermarks {
     orange: u64,
     red: u64,
 }
-
-/// Why watermarks were rejected.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum WatermarkError {
-    /// A watermark of zero would make every map alarming from the start.
-    Zero,
-    /// The watermarks must increase strictly: yellow < orange < red.
-    NotIncreasing {
-        /// The yellow watermark given.
-        yellow: u64,
-        /// The orange watermark given.
-        orange: u64,
-        /// The red watermark given.
-        red: u64,
-    },
-}
-
-impl fmt::Display for WatermarkError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            WatermarkError::Zero => f.write_str("watermarks must be above zero"),
-            WatermarkError::NotIncreasing {
-                yellow,
-                orange,
-                red,
-            } => write!(
-                f,
-                "watermarks must increase: yellow < orange < red, got yellow={yellow}, orange={orange}, red={red}"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for WatermarkError {}
 
 impl Watermarks {
     /// Watermarks on the bytes a map holds.

@@ -36,25 +36,36 @@
 //!     sessions.insert(id, [0; 64]);
 //! }
 //! assert_eq!(sessions.level(), Level::Orange);
-//! let rises: Vec<Level> = events.try_iter().map(|e| e.to).collect();
+//! let rises: Vec<Level> = events.try_iter().filter_map(|e| e.level_change()).map(|(_, to)| to).collect();
 //! assert_eq!(rises, [Level::Yellow, Level::Orange]);
 //! ```
 
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod builder;
+mod cell;
+mod config;
+mod error;
+mod events;
 mod export;
+mod figures;
 mod governed;
 #[cfg(feature = "http")]
 pub mod http;
 mod level;
 mod registry;
+mod sampler;
 mod sharded;
 
-pub use governed::{Builder, Governed, Refused};
-pub use level::{Level, Measure, WatermarkError, Watermarks};
-pub use registry::{
-    Counters, Event, Figures, MapReport, OrangeHook, Registry, RegistryConfig, Sampler, Snapshot,
-    Totals, Trend,
-};
-pub use sharded::GovernedSharded;
+pub use builder::{Builder, ShardedBuilder};
+pub use cell::{MapReport, Snapshot, Trend};
+pub use config::{RegistryConfig, SiteLabel};
+pub use error::{Refused, WatermarkError};
+pub use events::{Event, EventKind, Hook, Subscription};
+pub use figures::{Counters, Figures};
+pub use governed::Governed;
+pub use level::{Level, Measure, Watermarks};
+pub use registry::{Health, OrangeHook, Registry, Totals};
+pub use sampler::{Sampler, SamplerState};
+pub use sharded::{GovernedSharded, ReadOnly};

@@ -1,29 +1,46 @@
 //! `GovernedSharded`: a `ShardedMap` the registry knows.
+//!
+//! Invariants:
+//! - Every shard reports its figures under its own write lock, through the
+//!   map's observer, also when the write panicked (`ShardedMap` observes as
+//!   a panic unwinds through the lock). The cell's figures move only by
+//!   these deltas, so concurrent shards never overwrite each other.
+//! - After a shard moves the totals it rechecks the level against the
+//!   totals as they are then, and again after each change it makes, so once
+//!   writes stop the level is the one the figures give.
+//! - User code never runs under a shard lock: orange's shrink and hook run
+//!   after the write that reached orange, once its lock is released.
+//! - No path writes without governance: the map derefs to a [`ReadOnly`]
+//!   view.
 
 use std::borrow::Borrow;
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
 use std::ops::Deref;
 use std::panic::Location;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 
 use gomap::hash_map::Entry;
-use gomap::{DefaultHashBuilder, HashMap, MigrationKind};
+use gomap::{DefaultHashBuilder, HashMap, MemStats, ShrinkPolicy};
+use gomap_sync::sharded::{ReadAll, Ref, RefMut};
 use gomap_sync::ShardedMap;
-
-use crate::governed::Refused;
-use crate::level::Level;
-use crate::registry::{Event, Figures, MapCell, MapReport};
 use parking_lot::Mutex;
 
-/// One shard's last figures and migration counts, written only under that
-/// shard's write lock.
+use crate::builder::ShardedBuilder;
+use crate::cell::{MapCell, MapReport};
+use crate::error::Refused;
+use crate::events::Event;
+use crate::figures::{AtomicFigures, AtomicMigrations, Figures, Migrations};
+use crate::level::Level;
+
+/// One shard's figures and migration counts as last observed, written
+/// only under that shard's write lock.
 #[derive(Default)]
 #[repr(align(128))]
 struct ShardSlot {
-    figures: [AtomicU64; 7],
-    migrations: [AtomicU64; 3],
+    figures: AtomicFigures,
+    migrations: AtomicMigrations,
 }
 
 /// What the observer shares with the map.
@@ -36,110 +53,52 @@ struct State {
     orange_event: Mutex<Option<Event>>,
 }
 
-fn to_array(f: &Figures) -> [u64; 7] {
-    [
-        f.len,
-        f.allocated_bytes,
-        f.buckets,
-        f.old_buckets,
-        f.overflow_buckets,
-        f.migration_evacuated,
-        f.migration_total,
-    ]
-}
-
-const KINDS: [MigrationKind; 3] = [
-    MigrationKind::Grow,
-    MigrationKind::Compact,
-    MigrationKind::Shrink,
-];
-
 impl State {
-    /// The cell's atomic for figure `i` of `to_array`.
-    fn total(&self, i: usize) -> &AtomicU64 {
-        let c = &self.cell;
-        [
-            &c.len,
-            &c.allocated_bytes,
-            &c.buckets,
-            &c.old_buckets,
-            &c.overflow_buckets,
-            &c.migration_evacuated,
-            &c.migration_total,
-        ][i]
-    }
-
-    /// Called under shard `index`'s write lock after every write to it: adds
-    /// what changed in this shard to the cell's totals (each total is only
-    /// ever moved by such deltas, so concurrent shards never overwrite each
-    /// other), then checks the level.
+    /// Called under shard `index`'s write lock after every write to it
+    /// (also one that panicked): adds what changed in this shard to the
+    /// cell's totals, then checks the level. Calls no user code and does not
+    /// panic.
     fn observe<K, V, S>(&self, index: usize, shard: &HashMap<K, V, S>) {
-        let new = to_array(&Figures::of(&shard.mem_stats()));
         let slot = &self.slots[index];
-        let mut now = [None; 2]; // the totals of len and bytes, if they moved
-        for (i, &value) in new.iter().enumerate() {
-            let old = slot.figures[i].load(Relaxed);
-            if value != old {
-                slot.figures[i].store(value, Relaxed);
-                let delta = value.wrapping_sub(old);
-                let total = self.total(i).fetch_add(delta, Relaxed).wrapping_add(delta);
-                if i < 2 {
-                    now[i] = Some(total);
-                }
-            }
+        let new = Figures::of(&shard.mem_stats());
+        let old = slot.figures.load();
+        if new != old {
+            slot.figures.store(&new);
+            self.cell.figures.add_delta(&old, &new);
         }
-        for kind in KINDS {
-            let k = kind as usize;
-            let raw = shard.migrations_started(kind);
-            // Only this shard's lock holder writes its slot: a plain load
-            // and, when the count moved, a store (no read-modify-write).
-            let last = slot.migrations[k].load(Relaxed);
-            if raw != last {
-                slot.migrations[k].store(raw, Relaxed);
-                // A smaller count is a fresh map swapped in (`take`, `reset`).
-                let started = if raw > last { raw - last } else { raw };
-                self.cell.migrations[k].fetch_add(started, Relaxed);
-            }
+        let migrations = Migrations::of(shard);
+        let last = slot.migrations.load();
+        if migrations != last {
+            slot.migrations.store(&migrations);
+            migrations.add_since(&last, &self.cell.counters);
         }
-        if let Some(marks) = self.cell.watermarks {
-            let i = match marks.measure() {
-                crate::Measure::Entries => 0,
-                crate::Measure::Bytes => 1,
-            };
-            let value = now[i].unwrap_or_else(|| self.total(i).load(Relaxed));
-            let (low, high) = marks.band(self.cell.level());
-            if value < low || value >= high {
-                self.level_moved(value);
-            }
+        if new != old {
+            self.check_level();
         }
     }
 
-    #[cold]
-    #[inline(never)]
-    fn level_moved(&self, value: u64) {
+    /// Moves the level until it is the one the totals give now.
+    fn check_level(&self) {
         let Some(marks) = self.cell.watermarks else {
             return;
         };
         let mut from = self.cell.level();
         loop {
-            let to = marks.next_level(from, value);
+            let figures = self.cell.figures.load();
+            let to = marks.next_level(from, figures.value(marks.measure()));
             if to == from {
                 return;
             }
-            match self
-                .cell
-                .level
-                .compare_exchange(from as u8, to as u8, Relaxed, Relaxed)
-            {
-                Ok(_) => {
-                    let event = self.cell.level_changed(from, to, &self.cell.figures());
+            match self.cell.move_level(from, to) {
+                Ok(()) => {
+                    let event = self.cell.level_changed(from, to, &figures);
                     if to >= Level::Orange && from < Level::Orange {
                         *self.orange_event.lock() = Some(event);
                         self.orange_pending.store(true, Relaxed);
                     }
-                    return;
+                    from = to;
                 }
-                Err(now) => from = Level::from_u8(now),
+                Err(now) => from = now,
             }
         }
     }
@@ -150,19 +109,17 @@ impl State {
 /// its own write lock (through [`ShardedMap::with_observer`]); the map's
 /// totals are kept by deltas, so no write takes another lock.
 ///
-/// Reads go straight to the map (`GovernedSharded` derefs to
-/// `&ShardedMap`); writes go through the methods below. Orange's shrink runs
-/// after the write that reached it, once its shard lock is released. (A
-/// write made through the deref'd `ShardedMap` is still observed, so the
-/// figures stay right, but it skips orange's action and the clears/resets
-/// counters: use this type's methods.)
+/// Reads go through [`ReadOnly`] (`GovernedSharded` derefs to it); writes
+/// go through the methods below. Orange's shrink and hook run after the
+/// write that reached orange, once its shard lock is released; if that
+/// write panicked, at the next write.
 ///
 /// ```
 /// use gomap_govern::{GovernedSharded, Registry};
 ///
 /// let registry = Registry::new();
 /// let sessions: GovernedSharded<u64, u64> =
-///     GovernedSharded::builder("sessions").registry(&registry).build_sharded();
+///     GovernedSharded::builder("sessions").registry(&registry).build();
 /// std::thread::scope(|s| {
 ///     for t in 0..2 {
 ///         let sessions = &sessions;
@@ -174,17 +131,118 @@ impl State {
 ///     }
 /// });
 /// assert_eq!(registry.maps()[0].figures.len, 2000);
+/// assert_eq!(sessions.len(), 2000);
 /// ```
 pub struct GovernedSharded<K, V, S = DefaultHashBuilder> {
-    map: ShardedMap<K, V, S>,
+    view: ReadOnly<K, V, S>,
     state: Arc<State>,
 }
 
+/// The read half of a [`GovernedSharded`] map: every read of
+/// [`ShardedMap`], and no write, so nothing changes the map behind its
+/// governance.
+///
+/// ```
+/// use gomap_govern::GovernedSharded;
+///
+/// let map: GovernedSharded<u32, &str> = GovernedSharded::new("names");
+/// map.insert(1, "one");
+/// let view: &gomap_govern::ReadOnly<u32, &str> = &map;
+/// assert_eq!(view.get_cloned(&1), Some("one"));
+/// assert_eq!(view.mem_stats().len, 1);
+/// ```
+pub struct ReadOnly<K, V, S = DefaultHashBuilder> {
+    map: ShardedMap<K, V, S>,
+}
+
+impl<K, V, S> ReadOnly<K, V, S> {
+    /// How many shards the map has.
+    pub fn shard_amount(&self) -> usize {
+        self.map.shard_amount()
+    }
+
+    /// The map's hasher.
+    pub fn hasher(&self) -> &S {
+        &self.map.hasher()
+    }
+
+    /// Entries, summed shard by shard (see [`ShardedMap::len`]).
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether every shard is empty.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// Every shard's read lock: a view of the whole map at one instant
+    /// (see [`ShardedMap::read_all`]).
+    pub fn read_all(&self) -> ReadAll<'_, K, V, S> {
+        self.map.read_all()
+    }
+
+    /// The pairs at one instant, cloned (see [`ShardedMap::iter`]).
+    pub fn iter(&self) -> std::vec::IntoIter<(K, V)>
+    where
+        K: Clone,
+        V: Clone,
+    {
+        self.map.iter()
+    }
+
+    /// Memory of every shard, summed (see [`ShardedMap::mem_stats`]).
+    pub fn mem_stats(&self) -> MemStats {
+        self.map.mem_stats()
+    }
+
+    /// Memory of each shard, in shard order.
+    pub fn shard_stats(&self) -> Vec<MemStats> {
+        self.map.shard_stats()
+    }
+}
+
+impl<K: Eq + Hash, V, S: BuildHasher> ReadOnly<K, V, S> {
+    /// The key's value behind its shard's read lock (see
+    /// [`ShardedMap::get`], and its deadlock note).
+    pub fn get<Q>(&self, key: &Q) -> Option<Ref<'_, V>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.map.get(key)
+    }
+
+    /// A clone of the key's value.
+    pub fn get_cloned<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+        V: Clone,
+    {
+        self.map.get_cloned(key)
+    }
+
+    /// Whether the key is in the map.
+    pub fn contains_key<Q>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.map.contains_key(key)
+    }
+}
+
+impl<K: fmt::Debug, V: fmt::Debug, S> fmt::Debug for ReadOnly<K, V, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.map.fmt(f)
+    }
+}
+
 impl GovernedSharded<(), ()> {
-    /// Starts a builder; finish with
-    /// [`build_sharded`](crate::Builder::build_sharded).
-    pub fn builder(name: impl Into<String>) -> crate::Builder<'static> {
-        crate::Governed::builder(name)
+    /// Starts a builder for a map named `name`.
+    pub fn builder(name: impl Into<String>) -> ShardedBuilder<'static> {
+        ShardedBuilder::new(name.into())
     }
 }
 
@@ -193,11 +251,15 @@ impl<K, V> GovernedSharded<K, V> {
     /// without watermarks; its creation site is the caller's.
     #[track_caller]
     pub fn new(name: impl Into<String>) -> Self {
-        crate::Governed::builder(name).build_sharded()
+        GovernedSharded::builder(name).build()
     }
 
-    pub(crate) fn with_cell(cell: Arc<MapCell>, capacity: usize) -> Self {
-        let map: ShardedMap<K, V> = ShardedMap::with_capacity(capacity);
+    pub(crate) fn with_cell(cell: Arc<MapCell>, capacity: usize, shard_amount: usize) -> Self {
+        let map: ShardedMap<K, V> = ShardedMap::with_capacity_and_hasher_and_shard_amount(
+            capacity,
+            DefaultHashBuilder::default(),
+            shard_amount,
+        );
         let state = Arc::new(State {
             cell,
             slots: (0..map.shard_amount())
@@ -213,14 +275,17 @@ impl<K, V> GovernedSharded<K, V> {
         }
         let observer = state.clone();
         let map = map.with_observer(move |index, shard| observer.observe(index, shard));
-        GovernedSharded { map, state }
+        GovernedSharded {
+            view: ReadOnly { map },
+            state,
+        }
     }
 }
 
 impl<K, V, S> Deref for GovernedSharded<K, V, S> {
-    type Target = ShardedMap<K, V, S>;
-    fn deref(&self) -> &ShardedMap<K, V, S> {
-        &self.map
+    type Target = ReadOnly<K, V, S>;
+    fn deref(&self) -> &ReadOnly<K, V, S> {
+        &self.view
     }
 }
 
@@ -258,8 +323,8 @@ impl<K, V, S> GovernedSharded<K, V, S> {
     /// Drops every entry at one instant (every shard's write lock held);
     /// counted in `clears`.
     pub fn clear(&self) {
-        self.map.clear();
-        self.state.cell.clears.fetch_add(1, Relaxed);
+        self.state.cell.counters.clears.fetch_add(1, Relaxed);
+        self.view.map.clear();
     }
 
     /// Drops every entry and frees every bucket, at one instant; counted in
@@ -268,8 +333,13 @@ impl<K, V, S> GovernedSharded<K, V, S> {
     where
         S: Clone,
     {
-        self.map.reset();
-        self.state.cell.resets.fetch_add(1, Relaxed);
+        self.state.cell.counters.resets.fetch_add(1, Relaxed);
+        self.view.map.reset();
+    }
+
+    /// Sets every shard's shrink policy.
+    pub fn set_shrink_policy(&self, policy: ShrinkPolicy) {
+        self.view.map.set_shrink_policy(policy);
     }
 }
 
@@ -293,11 +363,12 @@ impl<K: Eq + Hash, V, S: BuildHasher> GovernedSharded<K, V, S> {
         if !(orange || requested) {
             return;
         }
-        self.map.shrink_to_fit();
+        // Each shard is observed as it shrinks: figures and level follow.
+        self.view.map.shrink_to_fit();
         if orange {
             let event = self.state.orange_event.lock().take();
-            if let (Some(hook), Some(event)) = (&cell.hook, event) {
-                hook(&event);
+            if let Some(event) = event {
+                cell.call_hook(&event);
             }
         }
     }
@@ -310,7 +381,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> GovernedSharded<K, V, S> {
     /// Inserts a pair; returns the old value, if any (always inserts: shed
     /// load with [`try_insert`](Self::try_insert)).
     pub fn insert(&self, key: K, value: V) -> Option<V> {
-        let old = self.map.insert(key, value);
+        let old = self.view.map.insert(key, value);
         self.after_write();
         old
     }
@@ -319,7 +390,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> GovernedSharded<K, V, S> {
     /// at red. (Between the check and the insert another thread may insert
     /// the same key; the breaker is a load shedder, not a hard limit.)
     pub fn try_insert(&self, key: K, value: V) -> Result<Option<V>, Refused<K, V>> {
-        if self.refusing() && !self.map.contains_key(&key) {
+        if self.refusing() && !self.view.map.contains_key(&key) {
             return Err(Refused::count(&self.state.cell, key, value));
         }
         Ok(self.insert(key, value))
@@ -330,26 +401,54 @@ impl<K: Eq + Hash, V, S: BuildHasher> GovernedSharded<K, V, S> {
     where
         K: Borrow<Q>,
     {
-        let old = self.map.remove(key);
+        let old = self.view.map.remove(key);
         self.after_write();
         old
     }
 
+    /// Removes a key; returns the stored key and its value.
+    pub fn remove_entry<Q: Hash + Eq + ?Sized>(&self, key: &Q) -> Option<(K, V)>
+    where
+        K: Borrow<Q>,
+    {
+        let old = self.view.map.remove_entry(key);
+        self.after_write();
+        old
+    }
+
+    /// The key's value behind its shard's write lock (changing a value
+    /// moves no figure). See [`ShardedMap::get_mut`] for its deadlock note.
+    pub fn get_mut<Q: Hash + Eq + ?Sized>(&self, key: &Q) -> Option<RefMut<'_, V>>
+    where
+        K: Borrow<Q>,
+    {
+        self.view.map.get_mut(key)
+    }
+
     /// Read-modify-write of one key under its shard's write lock.
     pub fn update<R>(&self, key: K, f: impl FnOnce(Entry<'_, K, V, S>) -> R) -> R {
-        let result = self.map.update(key, f);
+        let result = self.view.map.update(key, f);
         self.after_write();
         result
     }
 
     /// Keeps the entries for which `f` returns `true`, shard by shard.
     pub fn retain(&self, f: impl FnMut(&K, &mut V) -> bool) {
-        self.map.retain(f);
+        self.view.map.retain(f);
         self.after_write();
     }
 
     /// Gives memory back in every shard now.
     pub fn shrink_to_fit(&self) {
-        self.map.shrink_to_fit();
+        self.view.map.shrink_to_fit();
+        self.after_write();
+    }
+}
+
+impl<K: Eq + Hash, V, S: BuildHasher> Extend<(K, V)> for &GovernedSharded<K, V, S> {
+    fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
+        for (key, value) in iter {
+            self.insert(key, value);
+        }
     }
 }

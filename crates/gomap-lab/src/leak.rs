@@ -7,7 +7,7 @@ use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
 use gomap::ShrinkPolicy;
-use gomap_govern::{Event, Governed, Registry, RegistryConfig, Watermarks};
+use gomap_govern::{Event, EventKind, Governed, Registry, RegistryConfig, Watermarks};
 use gomap_sync::ShardedMap;
 use serde::Serialize;
 
@@ -71,12 +71,21 @@ fn minute(t0: Instant, tick: u64) -> Instant {
     t0 + Duration::from_secs(60 * tick)
 }
 
-/// A level change of `map`, as the report shows it.
+/// An event about `map`, as the report shows it.
 fn flag(tick: u64, map: &str, e: &Event) -> Flag {
+    let what = match &e.kind {
+        EventKind::Level {
+            from,
+            to,
+            value,
+            measure,
+        } => format!("level {from} → {to} at {value} {measure:?}").to_lowercase(),
+        other => format!("{other:?}"),
+    };
     Flag {
         tick,
         map: map.into(),
-        what: format!("level {} → {} at {} {:?}", e.from, e.to, e.value, e.measure).to_lowercase(),
+        what,
     }
 }
 
@@ -156,7 +165,7 @@ fn http_context(n: usize) -> CaseResult {
                     map: name.into(),
                     what: format!(
                         "suspected_leak: grew over every sample, {:.0} entries/min",
-                        registry.maps()[0].trend.len_per_minute
+                        registry.maps()[0].trend.len_per_second * 60.0
                     ),
                 });
             }

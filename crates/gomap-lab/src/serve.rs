@@ -13,7 +13,9 @@ pub fn run(port: u16, duration: Option<u64>) -> Result<(), String> {
     });
     let server = http::serve(&registry, ([127, 0, 0, 1], port).into())
         .map_err(|e| format!("cannot serve on 127.0.0.1:{port}: {e}"))?;
-    let _sampler = registry.start_sampler(Duration::from_secs(5));
+    let _sampler = registry
+        .start_sampler(Duration::from_secs(5))
+        .map_err(|e| format!("cannot start the sampler thread: {e}"))?;
     println!(
         "serving http://{0}/metrics and http://{0}/debug/maps",
         server.addr()
@@ -24,7 +26,7 @@ pub fn run(port: u16, duration: Option<u64>) -> Result<(), String> {
     let sessions: GovernedSharded<u64, [u8; 32]> = GovernedSharded::builder("sessions")
         .registry(&registry)
         .watermarks(Watermarks::entries(50_000, 100_000, 200_000).expect("increasing"))
-        .build_sharded();
+        .build();
     // Leaking on purpose: request contexts nobody removes.
     let mut contexts: Governed<u64, Vec<u8>> = Governed::builder("request-contexts (leaks)")
         .registry(&registry)

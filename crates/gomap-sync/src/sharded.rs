@@ -24,7 +24,6 @@
 use std::borrow::Borrow;
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
-#[cfg(not(loom))]
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
@@ -165,8 +164,11 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// and the shard itself (read-only), while the shard's write lock is
     /// still held: a monitor sees each shard's [`MemStats`] exactly, without
     /// locking anything itself. (gomap-govern's `GovernedSharded` is built
-    /// on this.) It must be quick and must not call the map. A clone of the
-    /// map has no observer.
+    /// on this.) It is also called when a write panics in user code
+    /// (`Hash`, `Eq`, `Drop`, an `update` or `retain` closure), as the panic
+    /// unwinds through the shard's lock, so it sees every change. It must be
+    /// quick, must not call the map, and must not panic (a panic while
+    /// unwinding aborts the process). A clone of the map has no observer.
     ///
     /// ```
     /// use std::sync::atomic::{AtomicUsize, Ordering};
@@ -195,6 +197,16 @@ impl<K, V, S> ShardedMap<K, V, S> {
     fn observe(&self, index: usize, shard: &HashMap<K, V, S>) {
         if let Some(observer) = &self.observer {
             observer(index, shard);
+        }
+    }
+
+    /// Shard `index`'s write lock, observed when released.
+    #[inline]
+    fn write_shard(&self, index: usize) -> Observed<'_, K, V, S> {
+        Observed {
+            map: self,
+            index,
+            shard: self.shards[index].0.write(),
         }
     }
 
@@ -235,9 +247,12 @@ impl<K, V, S> ShardedMap<K, V, S> {
         }
     }
 
-    /// Every shard's write lock, taken in shard order.
-    fn write_all(&self) -> Vec<WriteGuard<'_, HashMap<K, V, S>>> {
-        self.shards.iter().map(|s| s.0.write()).collect()
+    /// Every shard's write lock, taken in shard order; each is observed
+    /// when released.
+    fn write_all(&self) -> Vec<Observed<'_, K, V, S>> {
+        (0..self.shards.len())
+            .map(|i| self.write_shard(i))
+            .collect()
     }
 
     /// The pairs of the whole map at one instant, cloned under every read
@@ -262,10 +277,8 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// Holds every shard's write lock at once: a concurrent reader sees the
     /// whole map before the clear or none of it after.
     pub fn clear(&self) {
-        let mut guards = self.write_all();
-        for (i, shard) in guards.iter_mut().enumerate() {
+        for shard in self.write_all().iter_mut() {
             shard.clear();
-            self.observe(i, shard);
         }
     }
 
@@ -290,13 +303,10 @@ impl<K, V, S> ShardedMap<K, V, S> {
         let mut guards = self.write_all();
         guards
             .iter_mut()
-            .enumerate()
-            .map(|(i, shard)| {
+            .map(|shard| {
                 let empty = HashMap::with_hasher(shard.hasher().clone())
                     .with_shrink_policy(shard.shrink_policy());
-                let taken = std::mem::replace(&mut **shard, empty);
-                self.observe(i, shard);
-                taken
+                std::mem::replace(&mut **shard, empty)
             })
             .collect()
     }
@@ -330,10 +340,8 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// Keeps only the entries for which `f` returns `true`, shard by shard
     /// (each under its write lock while `f` runs on its entries).
     pub fn retain(&self, mut f: impl FnMut(&K, &mut V) -> bool) {
-        for (i, shard) in self.shards.iter().enumerate() {
-            let mut shard = shard.0.write();
-            shard.retain(&mut f);
-            self.observe(i, &shard);
+        for i in 0..self.shards.len() {
+            self.write_shard(i).retain(&mut f);
         }
     }
 
@@ -397,20 +405,12 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     /// observer.
     #[inline]
     fn write<Q: Hash + ?Sized, R>(&self, key: &Q, f: impl FnOnce(&mut HashMap<K, V, S>) -> R) -> R {
-        let index = self.index_of(key);
-        let mut shard = self.shards[index].0.write();
-        let result = f(&mut shard);
-        self.observe(index, &shard);
-        result
+        f(&mut self.write_shard(self.index_of(key)))
     }
 
     /// Inserts a pair; returns the old value of the key, if any.
     pub fn insert(&self, key: K, value: V) -> Option<V> {
-        let index = self.index_of(&key);
-        let mut shard = self.shards[index].0.write();
-        let old = shard.insert(key, value);
-        self.observe(index, &shard);
-        old
+        self.write_shard(self.index_of(&key)).insert(key, value)
     }
 
     /// Removes a key; returns its value, if it was there.
@@ -465,19 +465,13 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     /// assert_eq!(len, 2);
     /// ```
     pub fn update<R>(&self, key: K, f: impl FnOnce(Entry<'_, K, V, S>) -> R) -> R {
-        let index = self.index_of(&key);
-        let mut shard = self.shards[index].0.write();
-        let result = f(shard.entry(key));
-        self.observe(index, &shard);
-        result
+        f(self.write_shard(self.index_of(&key)).entry(key))
     }
 
     /// Gives memory back in every shard now (one shard lock at a time).
     pub fn shrink_to_fit(&self) {
-        for (i, shard) in self.shards.iter().enumerate() {
-            let mut shard = shard.0.write();
-            shard.shrink_to_fit();
-            self.observe(i, &shard);
+        for i in 0..self.shards.len() {
+            self.write_shard(i).shrink_to_fit();
         }
     }
 
@@ -551,6 +545,35 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
         WriteGuard::try_map(self.shard_of(key).write(), |shard| shard.get_mut(key))
             .ok()
             .map(RefMut)
+    }
+}
+
+/// A shard's write guard that tells the map's observer about the shard
+/// when it is released — also while a panic in user code (`Hash`, `Eq`,
+/// `Drop`, an `update` closure) unwinds through the write, so the observer
+/// never misses a change.
+struct Observed<'a, K, V, S> {
+    map: &'a ShardedMap<K, V, S>,
+    index: usize,
+    shard: WriteGuard<'a, HashMap<K, V, S>>,
+}
+
+impl<K, V, S> Deref for Observed<'_, K, V, S> {
+    type Target = HashMap<K, V, S>;
+    fn deref(&self) -> &HashMap<K, V, S> {
+        &self.shard
+    }
+}
+
+impl<K, V, S> DerefMut for Observed<'_, K, V, S> {
+    fn deref_mut(&mut self) -> &mut HashMap<K, V, S> {
+        &mut self.shard
+    }
+}
+
+impl<K, V, S> Drop for Observed<'_, K, V, S> {
+    fn drop(&mut self) {
+        self.map.observe(self.index, &self.shard);
     }
 }
 

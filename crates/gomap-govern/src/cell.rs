@@ -1,0 +1,275 @@
+//! `MapCell`: one governed map's shared state — identity, configuration,
+//! figures and counters in atomics, level, and sampler window.
+//!
+//! Invariants:
+//! - Only the map's own writes store into `figures` (a `Governed`'s single
+//!   writer with plain stores; a `GovernedSharded`'s shards by deltas under
+//!   each shard's lock). Everyone else only loads.
+//! - `level` is moved only by the map's writes (after its figures are
+//!   published), so after every write it matches the figures.
+//! - Nothing here calls user code while a lock is held: hooks are called by
+//!   [`MapCell::call_hook`], which holds nothing and catches panics.
+
+use std::collections::VecDeque;
+use std::panic::Location;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::Instant;
+
+use parking_lot::Mutex;
+use serde::Serialize;
+
+use crate::events::{now_unix_secs, Event, EventKind, Hook};
+use crate::figures::{AtomicCounters, AtomicFigures, Counters, Figures};
+use crate::level::{Level, Measure, Watermarks};
+use crate::registry::{Inner, OrangeHook};
+
+/// Stats kept when a map rises to yellow or above.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Snapshot {
+    /// The level reached.
+    pub level: Level,
+    /// The map's figures then.
+    pub figures: Figures,
+    /// When, as seconds since the Unix epoch.
+    pub at_unix_secs: f64,
+}
+
+/// A map's growth over the sampler's window.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct Trend {
+    /// Samples in the window (at most the registry's `window`).
+    pub samples: usize,
+    /// The window is full and `len` never fell and ended higher than it
+    /// began: the shape of a leak. (Entries, not bytes: a grow that frees
+    /// its old array does not hide a leak.)
+    pub suspected_leak: bool,
+    /// Entries gained per second over the window.
+    pub len_per_second: f64,
+    /// Bytes gained per second over the window.
+    pub bytes_per_second: f64,
+}
+
+/// Everything the registry knows of one live map.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MapReport {
+    /// Unique within the process.
+    pub id: u64,
+    /// The name given at construction.
+    pub name: String,
+    /// Where it was constructed (`file:line:column`).
+    pub site: String,
+    /// `"map"` (`Governed`) or `"sharded"` (`GovernedSharded`).
+    pub kind: &'static str,
+    /// Figures now.
+    pub figures: Figures,
+    /// Counters since creation.
+    pub counters: Counters,
+    /// The level now.
+    pub level: Level,
+    /// The map's watermarks, if it has any.
+    pub watermarks: Option<Watermarks>,
+    /// Growth over the sampling window.
+    pub trend: Trend,
+    /// The stats kept at the last rise to yellow or above.
+    pub last_snapshot: Option<Snapshot>,
+}
+
+/// One sample of the sampler's window.
+#[derive(Clone, Copy)]
+struct Sample {
+    at: Instant,
+    len: u64,
+    bytes: u64,
+}
+
+/// See [`MapCell::seen_calls`].
+pub(crate) const MIGRATING: u64 = u64::MAX;
+/// See [`MapCell::seen_calls`].
+pub(crate) const SHRINK_REQUEST: u64 = u64::MAX - 1;
+
+/// One map's shared state (see the module's invariants).
+pub(crate) struct MapCell {
+    pub(crate) id: u64,
+    pub(crate) name: String,
+    pub(crate) site: &'static Location<'static>,
+    pub(crate) kind: &'static str,
+    pub(crate) watermarks: Option<Watermarks>,
+    pub(crate) hook: Option<OrangeHook>,
+    pub(crate) registry: Arc<Inner>,
+    pub(crate) figures: AtomicFigures,
+    pub(crate) counters: AtomicCounters,
+    level: AtomicU8,
+    /// Set by the registry at total orange: shrink at the next write
+    /// (`GovernedSharded` reads this; `Governed` reads `seen_calls`).
+    pub(crate) shrink_requested: AtomicBool,
+    /// For `Governed`: the map's `allocator_calls` at its last full publish,
+    /// which its hot path compares against; [`MIGRATING`] while a migration
+    /// runs (or an action is pending), [`SHRINK_REQUEST`] when the registry
+    /// asks for a shrink. Neither is a count a map reaches, so both send the
+    /// next write down the slow path, which swaps the value out and so
+    /// cannot miss a request.
+    pub(crate) seen_calls: AtomicU64,
+    snapshot: Mutex<Option<Snapshot>>,
+    /// Sampler state, oldest first; at most the registry's `window` long.
+    window: Mutex<VecDeque<Sample>>,
+}
+
+impl MapCell {
+    pub(crate) fn new(
+        id: u64,
+        name: String,
+        site: &'static Location<'static>,
+        kind: &'static str,
+        watermarks: Option<Watermarks>,
+        hook: Option<OrangeHook>,
+        registry: Arc<Inner>,
+    ) -> MapCell {
+        MapCell {
+            id,
+            name,
+            site,
+            kind,
+            watermarks,
+            hook,
+            registry,
+            figures: AtomicFigures::default(),
+            counters: AtomicCounters::default(),
+            level: AtomicU8::new(Level::Green as u8),
+            shrink_requested: AtomicBool::new(false),
+            seen_calls: AtomicU64::new(MIGRATING),
+            snapshot: Mutex::new(None),
+            window: Mutex::new(VecDeque::new()),
+        }
+    }
+
+    pub(crate) fn level(&self) -> Level {
+        Level::from_u8(self.level.load(Relaxed))
+    }
+
+    /// What the watermarks measure (bytes when there are none).
+    pub(crate) fn measure(&self) -> Measure {
+        self.watermarks.map_or(Measure::Bytes, |w| w.measure())
+    }
+
+    /// Sets the level (a `Governed`: its single writer).
+    pub(crate) fn store_level(&self, to: Level) {
+        self.level.store(to as u8, Relaxed);
+    }
+
+    /// Moves the level from `from` to `to` if it is still `from`, else
+    /// returns the level it is at. (A `GovernedSharded`'s shards race here.)
+    pub(crate) fn move_level(&self, from: Level, to: Level) -> Result<(), Level> {
+        self.level
+            .compare_exchange(from as u8, to as u8, Relaxed, Relaxed)
+            .map(drop)
+            .map_err(Level::from_u8)
+    }
+
+    pub(crate) fn report(&self) -> MapReport {
+        MapReport {
+            id: self.id,
+            name: self.name.clone(),
+            site: self.site.to_string(),
+            kind: self.kind,
+            figures: self.figures.load(),
+            counters: self.counters.load(),
+            level: self.level(),
+            watermarks: self.watermarks,
+            trend: self.trend(),
+            last_snapshot: *self.snapshot.lock(),
+        }
+    }
+
+    /// An event about this map.
+    pub(crate) fn event(&self, kind: EventKind) -> Event {
+        Event {
+            map: Some(self.name.clone()),
+            site: Some(self.site.to_string()),
+            at_unix_secs: now_unix_secs(),
+            kind,
+        }
+    }
+
+    /// Records a change of level that already took effect: the event, and
+    /// yellow's warning and snapshot on a rise. Calls no user code; the
+    /// actions that need the map (orange's shrink and hook) are its
+    /// owner's.
+    pub(crate) fn level_changed(&self, from: Level, to: Level, figures: &Figures) -> Event {
+        let measure = self.measure();
+        let value = figures.value(measure);
+        let event = self.event(EventKind::Level {
+            from,
+            to,
+            value,
+            measure,
+        });
+        if to > from && to >= Level::Yellow {
+            tracing::warn!(
+                map = %self.name, site = %self.site, level = %to, value, measure = ?measure,
+                "gomap: map rose to {to}"
+            );
+            *self.snapshot.lock() = Some(Snapshot {
+                level: to,
+                figures: *figures,
+                at_unix_secs: event.at_unix_secs,
+            });
+        } else {
+            tracing::info!(map = %self.name, site = %self.site, %from, %to, "gomap: map level fell");
+        }
+        self.registry.events.emit(event.clone());
+        event
+    }
+
+    /// Calls the map's `on_orange` hook, if any, with nothing locked; a
+    /// panic in it is caught, logged, counted and recorded.
+    pub(crate) fn call_hook(&self, event: &Event) {
+        if let Some(hook) = &self.hook {
+            self.registry
+                .call_hook(Hook::OnOrange, hook, event, Some(self));
+        }
+    }
+
+    /// Adds a sample to the window.
+    pub(crate) fn sample(&self, at: Instant, window: usize) {
+        let mut w = self.window.lock();
+        if w.len() >= window {
+            w.pop_front();
+        }
+        w.push_back(Sample {
+            at,
+            len: self.figures.len.load(Relaxed),
+            bytes: self.figures.allocated_bytes.load(Relaxed),
+        });
+    }
+
+    pub(crate) fn trend(&self) -> Trend {
+        trend_of(&self.window.lock(), self.registry.config.window)
+    }
+}
+
+/// The trend of a window of samples, oldest first, out of `size`.
+fn trend_of(window: &VecDeque<Sample>, size: usize) -> Trend {
+    let samples = window.len();
+    let (Some(first), Some(last)) = (window.front(), window.back()) else {
+        return Trend::default();
+    };
+    let seconds = last.at.saturating_duration_since(first.at).as_secs_f64();
+    let per_second = |a: u64, b: u64| {
+        if seconds > 0.0 {
+            (b as f64 - a as f64) / seconds
+        } else {
+            0.0
+        }
+    };
+    let never_fell = window
+        .iter()
+        .zip(window.iter().skip(1))
+        .all(|(a, b)| b.len >= a.len);
+    Trend {
+        samples,
+        suspected_leak: samples >= size && never_fell && last.len > first.len,
+        len_per_second: per_second(first.len, last.len),
+        bytes_per_second: per_second(first.bytes, last.bytes),
+    }
+}
