@@ -163,7 +163,7 @@ impl<K, V, S> ReadOnly<K, V, S> {
 
     /// The map's hasher.
     pub fn hasher(&self) -> &S {
-        &self.map.hasher()
+        self.map.hasher()
     }
 
     /// Entries, summed shard by shard (see [`ShardedMap::len`]).
