@@ -135,6 +135,12 @@ impl<'r> Builder<'r> {
 ///     .build();
 /// assert_eq!(map.shard_amount(), 8);
 /// ```
+///
+/// It builds only a `GovernedSharded`:
+///
+/// ```compile_fail
+/// let map: gomap_govern::Governed<u32, u32> = gomap_govern::GovernedSharded::builder("x").build();
+/// ```
 #[must_use]
 pub struct ShardedBuilder<'r> {
     settings: Settings<'r>,

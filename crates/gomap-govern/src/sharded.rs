@@ -151,6 +151,13 @@ pub struct GovernedSharded<K, V, S = DefaultHashBuilder> {
 /// assert_eq!(view.get_cloned(&1), Some("one"));
 /// assert_eq!(view.mem_stats().len, 1);
 /// ```
+///
+/// Writing through the view does not compile:
+///
+/// ```compile_fail
+/// let map: gomap_govern::GovernedSharded<u32, u32> = gomap_govern::GovernedSharded::new("m");
+/// (*map).insert(1, 1); // no `insert` on `ReadOnly`
+/// ```
 pub struct ReadOnly<K, V, S = DefaultHashBuilder> {
     map: ShardedMap<K, V, S>,
 }
