@@ -15,12 +15,36 @@
 //!   change of level is an [`Event`] ([`Registry::subscribe`]).
 //! - Leak trends: [`Registry::sample`] (or the thread of
 //!   [`Registry::start_sampler`]) keeps a window of samples per map and
-//!   flags `suspected_leak` when a map only grew over the whole window.
+//!   flags `suspected_leak` when a map's entries only grew over the whole
+//!   window.
 //! - [`Registry::export_metrics`] sets every figure through the `metrics`
-//!   facade (labels `map` and `site`); with the `http` feature,
-//!   [`http::serve`] answers `/metrics` (Prometheus text) and `/debug/maps`
-//!   (JSON). `deploy/prometheus/` in the repository holds alert rules for
-//!   the three levels.
+//!   facade (labels `map` and `site`, with [`RegistryConfig::site_label`]
+//!   and [`RegistryConfig::max_map_series`] to bound cardinality); with the
+//!   `http` feature, `http::serve` answers `/metrics` (Prometheus text) and
+//!   `/debug/maps` (JSON) on a server no client can stall, and
+//!   `http::render_metrics`/`http::render_debug_json` serve the same from
+//!   your own router. `deploy/prometheus/` in the repository holds alert
+//!   rules, their runbooks (`docs/runbooks/`) and a Prometheus config.
+//!
+//! # Built to run next to production traffic
+//!
+//! - **User code is isolated.** Hooks run with no registry or map lock
+//!   held, after the level change they report took effect, under
+//!   `catch_unwind`: a panicking hook is logged (`tracing::error!`),
+//!   recorded as an [`EventKind::HookPanicked`] event and counted
+//!   ([`Registry::health`]); a hook may call any registry method.
+//! - **Levels are never stale.** After every write — also one whose
+//!   `update`/`retain` closure, `Hash`, `Eq` or `Drop` panicked — a map's
+//!   figures are published and its level is the one they give, so a map at
+//!   red whose bytes fell under orange takes new keys on its next write.
+//!   (Orange's shrink and hook, which run user code, wait for the next write
+//!   when the write that reached orange panicked.)
+//! - **Bookkeeping is bounded.** The registry's memory is O(live maps)
+//!   whatever the churn of short-lived maps; a [`Subscription`] that is never
+//!   read holds a bounded number of events and counts what it dropped; the
+//!   event ring is bounded.
+//! - **The sampler survives**, and says when it could not
+//!   ([`Health::sampler`]).
 //!
 //! ```
 //! use gomap_govern::{Governed, Level, Registry, Watermarks};
