@@ -36,30 +36,43 @@
 //!
 //! - **Connections** ([`Options::max_connections`], 256): one more
 //!   connection than that is answered `503 Service Unavailable`
-//!   (`Retry-After: 1`, `Connection: close`) and closed, under one-second
-//!   timeouts; up to 64 of those refusals run at once, and beyond them a new
-//!   connection is closed at once without a word. Open connections are
-//!   never dropped to make room.
+//!   (`Retry-After: 1`, `Connection: close`) once its request head is in,
+//!   and closed, all under one-second timeouts; up to 64 such refusals run
+//!   at once, and beyond them a new connection is closed at once without a
+//!   word. Open connections are never dropped to make room. 256 is far
+//!   more than scrapers need (a Prometheus pair and someone with `curl`)
+//!   and well under the usual limit of 1024 file descriptors.
 //! - **Request heads** ([`Options::max_header_bytes`], 16 KiB): a request
 //!   line plus headers that reach this size are answered `431 Request
-//!   Header Fields Too Large` and the connection closed, so a client can
-//!   make the server hold at most that much of its request.
+//!   Header Fields Too Large` and the connection is closed (hyper's
+//!   `max_buf_size`: hyper stops reading there). A scrape's head is a few
+//!   hundred bytes; 16 KiB leaves room for what proxies add.
 //! - **Header read timeout** ([`Options::header_read_timeout`], 5 s): a
 //!   request head must arrive whole within this time of its first byte (of
 //!   the connection's opening, for the first request), however it trickles
-//!   in; otherwise the connection is closed. This is what stops
-//!   slow-loris clients from holding connections.
+//!   in; otherwise the connection is closed. This stops slow-loris clients
+//!   from holding connections; a real client sends its head at once, 5 s
+//!   allows for a loaded machine.
 //! - **Keep-alive idle timeout** ([`Options::keep_alive_timeout`], 30 s):
-//!   after a response, the connection is kept open for the client's next
-//!   request for this long, then closed. Longer than a common 15 s scrape
+//!   after a response, the connection waits this long for the client's
+//!   next request, then is closed. Longer than the common 15 s scrape
 //!   interval, so Prometheus keeps its connection; short enough that an
-//!   abandoned connection soon gives its slot back.
+//!   abandoned connection soon gives its slot back. (hyper's own header
+//!   timeout would also cut idle connections, so the server keeps both
+//!   deadlines itself, on the socket.)
 //! - **Write timeout** ([`Options::write_timeout`], 10 s): a response the
 //!   socket accepts no byte of for this long (a client that sends requests
-//!   but never reads the answers) closes the connection.
+//!   but never reads the answers) closes the connection. A reading client
+//!   takes a page in milliseconds, and 10 s is Prometheus' default scrape
+//!   timeout: a scraper stuck longer has given up.
 //! - **Loopback only** ([`Options::loopback_only`], on): these pages tell a
 //!   lot about a process, so by default only a loopback address may be
 //!   served; put a proxy (with authentication) in front to publish them.
+//!
+//! Pipelined requests are answered one at a time, in order, so a
+//! connection holds at most `max_header_bytes` of request and the one page
+//! it is sending: the server's memory stays under `max_connections` times
+//! (16 KiB plus a page) whatever its clients send.
 //!
 //! Dropping the [`Server`] stops accepting, aborts every connection whatever
 //! state its client left it in, waits at most half a second for a page
@@ -114,12 +127,15 @@ const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 /// The smallest `max_buf_size` hyper accepts.
 const MIN_HEADER_BYTES: usize = 8 * 1024;
+/// Longer timeouts are taken as this (a deadline must fit an `Instant`).
+const MAX_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 
 /// The limits of a [`serve_with`] server. Build one with struct update
 /// syntax: `Options { max_connections: 16, ..Options::default() }`.
 ///
 /// [`serve_with`] refuses (with [`io::ErrorKind::InvalidInput`]) a zero
 /// `max_connections`, a zero timeout, or `max_header_bytes` under 8 KiB.
+/// A timeout over a year is taken as a year.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Options {
     /// Connections open at once, at most. Default 256. One more is
@@ -173,10 +189,12 @@ impl Options {
                  (see http::Options::loopback_only)"
             )));
         }
-        if self.max_connections == 0 {
-            return Err(invalid(
-                "http::Options::max_connections must be at least 1".into(),
-            ));
+        if self.max_connections == 0 || self.max_connections > Semaphore::MAX_PERMITS {
+            return Err(invalid(format!(
+                "http::Options::max_connections must be between 1 and {}, not {}",
+                Semaphore::MAX_PERMITS,
+                self.max_connections
+            )));
         }
         for (name, value) in [
             ("header_read_timeout", self.header_read_timeout),
@@ -364,18 +382,11 @@ async fn accept(listener: TcpListener, shared: Arc<Shared>) {
 /// `refuse`, answers its one request 503.
 async fn serve_connection(stream: TcpStream, shared: &Arc<Shared>, refuse: bool) {
     let options = &shared.options;
-    let limits = if refuse {
-        Limits {
-            header: options.header_read_timeout.min(REFUSE_TIMEOUT),
-            keep_alive: options.keep_alive_timeout.min(REFUSE_TIMEOUT),
-            write: options.write_timeout.min(REFUSE_TIMEOUT),
-        }
-    } else {
-        Limits {
-            header: options.header_read_timeout,
-            keep_alive: options.keep_alive_timeout,
-            write: options.write_timeout,
-        }
+    let cap = if refuse { REFUSE_TIMEOUT } else { MAX_TIMEOUT };
+    let limits = Limits {
+        header: options.header_read_timeout.min(cap),
+        keep_alive: options.keep_alive_timeout.min(cap),
+        write: options.write_timeout.min(cap),
     };
     let requests = Arc::new(AtomicU64::new(0));
     let io = TokioIo::new(Guarded::new(stream, limits, requests.clone()));

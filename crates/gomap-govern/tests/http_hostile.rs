@@ -524,6 +524,10 @@ fn bad_options_are_refused_with_invalid_input() {
             ..Options::default()
         },
         Options {
+            max_connections: usize::MAX,
+            ..Options::default()
+        },
+        Options {
             max_header_bytes: 0,
             ..Options::default()
         },
@@ -560,4 +564,16 @@ fn bad_options_are_refused_with_invalid_input() {
         loopback_only: true,
     };
     drop(http::serve_with(&registry, loopback(), tight).unwrap());
+    // And the largest: no deadline overflows.
+    let (registry, _sessions) = registry_with_sessions();
+    let loose = Options {
+        max_connections: 1 << 20,
+        header_read_timeout: Duration::MAX,
+        keep_alive_timeout: Duration::MAX,
+        write_timeout: Duration::MAX,
+        max_header_bytes: usize::MAX,
+        loopback_only: false,
+    };
+    let server = http::serve_with(&registry, loopback(), loose).unwrap();
+    scrape_ok(server.addr());
 }
