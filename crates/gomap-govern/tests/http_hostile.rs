@@ -5,7 +5,8 @@
 //!
 //! Its own test binary, so that its thread counts see no other test's
 //! threads; its tests run one at a time (`SERIAL`). Every client talks to
-//! 127.0.0.1 only, and every loop is bounded in count and time.
+//! 127.0.0.1 only, and every loop is bounded in count and time. Threads
+//! and memory are read from `/proc/self` (Linux).
 #![cfg(feature = "http")]
 
 use std::io::{self, BufRead, BufReader, Read, Write};
