@@ -38,12 +38,9 @@ use std::time::Instant;
 use parking_lot::Mutex;
 use serde::Serialize;
 
-// `http.rs` imports these from here (until it imports from the crate root).
-pub(crate) use crate::cell::MapReport;
-use crate::cell::{MapCell, SHRINK_REQUEST};
+use crate::cell::{MapCell, MapReport, SHRINK_REQUEST};
 use crate::config::RegistryConfig;
-pub(crate) use crate::events::Event;
-use crate::events::{now_unix_secs, EventKind, EventLog, Hook, Subscription};
+use crate::events::{now_unix_secs, Event, EventKind, EventLog, Hook, Subscription};
 use crate::figures::Figures;
 use crate::level::{Level, Watermarks};
 use crate::sampler::SamplerState;
