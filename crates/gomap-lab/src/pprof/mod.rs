@@ -55,6 +55,7 @@
 //! possible, not as maps.
 
 mod profile;
+pub mod section;
 mod signature;
 mod sites;
 mod source;

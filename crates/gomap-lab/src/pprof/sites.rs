@@ -517,7 +517,7 @@ pub fn analyze(site: &Site, layout: Layout, line: Option<&Line>) -> Option<Findi
     } else {
         (arrays_in, units_in)
     };
-    let says_make = line.is_some_and(|l| l.text.contains("make(map"));
+    let says_make = line.is_some_and(Line::makes_map);
     let kind = if units_in > arrays_in {
         if !layout.is_swiss() && array_sizes > 0 {
             Kind::Overflow

@@ -53,6 +53,12 @@ impl Line {
         false
     }
 
+    /// It makes a map: `make(map[…` or a `map[…]…{` literal.
+    pub fn makes_map(&self) -> bool {
+        let code = self.code();
+        code.contains("make(map[") || code.find("map[").is_some_and(|at| code[at..].contains('{'))
+    }
+
     /// It visibly allocates something that is not a map: `append(`,
     /// `make([]…`, `new(`, `&T{…}`, a slice literal.
     pub fn says_not_map(&self) -> bool {
