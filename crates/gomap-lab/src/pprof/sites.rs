@@ -242,7 +242,7 @@ fn fits(site: &Site, layout: Layout) -> Vec<Fit> {
         }
     }
     per.into_iter()
-        .map(|(shape, mut members)| {
+        .filter_map(|(shape, mut members)| {
             // A map allocates each array size about as often as every other
             // (once per map that grew through it): a size allocated far more
             // often than the typical array is something else (most often the
@@ -260,10 +260,12 @@ fn fits(site: &Site, layout: Layout) -> Vec<Fit> {
                 .unwrap_or(1)
                 .max(1);
             members.retain(|&k, s| {
-                if k == 0 {
-                    // hmap / Map (48), mapextra (24), Swiss table (32) are
-                    // not buckets.
-                    !matches!(s.size, 24 | 32 | 48)
+                // hmap / Map (48), mapextra (24), Swiss table (32): too
+                // common to be taken for buckets or arrays.
+                if matches!(s.size, 24 | 32 | 48) {
+                    false
+                } else if k == 0 {
+                    true
                 } else {
                     (layout.is_swiss() && k == 7) || s.alloc_objects <= 4 * median
                 }
@@ -290,13 +292,13 @@ fn fits(site: &Site, layout: Layout) -> Vec<Fit> {
                         .any(|k| members.get(&k).is_some_and(|s| s.size >= DISTINCTIVE_BYTES))
             };
             let explained = members.values().map(|s| s.alloc_bytes).sum();
-            Fit {
+            (!members.is_empty()).then_some(Fit {
                 shape,
                 members,
                 run: best,
                 distinctive,
                 explained,
-            }
+            })
         })
         .collect()
 }
