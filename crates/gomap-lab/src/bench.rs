@@ -114,7 +114,7 @@ subject!(Brown, hashbrown::HashMap<u64, u64, Hasher>, hashbrown::HashMap::with_h
 
 /// The Go toolchain to use: the one given, `go` on PATH, or Debian's
 /// versioned package (`/usr/lib/go-*/bin/go`).
-fn find_go(given: Option<&Path>) -> Option<PathBuf> {
+pub(crate) fn find_go(given: Option<&Path>) -> Option<PathBuf> {
     if let Some(go) = given {
         return Some(go.to_path_buf());
     }
@@ -137,7 +137,7 @@ fn find_go(given: Option<&Path>) -> Option<PathBuf> {
 }
 
 /// Where bench/go is: next to the workspace this binary was built from.
-fn go_dir() -> PathBuf {
+pub(crate) fn go_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bench/go")
 }
 

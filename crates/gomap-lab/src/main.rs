@@ -3,8 +3,9 @@
 //!
 //! `cargo run --release -p gomap-lab -- report` runs everything and writes
 //! `report/index.html`, `report/report.md` and `report/results.json`; each
-//! part also runs alone (`clear`, `leak`, `grow`, `bench`), and `serve`
-//! runs a demo service for Prometheus to scrape.
+//! part also runs alone (`clear`, `leak`, `grow`, `bench`), `serve`
+//! runs a demo service for Prometheus to scrape, and `pprof` names the Go
+//! maps that hold the memory in a Go heap profile.
 
 mod bench;
 mod chart;
@@ -12,6 +13,7 @@ mod clear;
 mod grow;
 mod leak;
 mod measure;
+mod pprof;
 mod report;
 mod serve;
 
@@ -92,6 +94,27 @@ enum Command {
         /// Stop after this many seconds (default: run until Ctrl-C).
         #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
         duration: Option<u64>,
+    },
+    /// Which Go map holds the memory: reads a Go heap profile (pprof
+    /// protobuf, gzipped or not, a file or a loopback
+    /// http://127.0.0.1:PORT/debug/pprof/heap URL), recognises the
+    /// allocations that are map bucket arrays, overflow buckets and Swiss
+    /// tables by their sizes, and ranks the lines that made or wrote those
+    /// maps, with the change since --base.
+    Pprof {
+        /// The heap profile: a file, or a loopback http:// URL.
+        #[arg(value_name = "PROFILE")]
+        profile: String,
+        /// An earlier heap profile of the same program: rank by growth since it.
+        #[arg(long, value_name = "OLD")]
+        base: Option<String>,
+        /// Where the Go source is, to read the allocating lines (repeatable;
+        /// the paths recorded in the profile are tried first).
+        #[arg(long, value_name = "DIR")]
+        source: Vec<PathBuf>,
+        /// How results are printed.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
 }
 
@@ -207,6 +230,12 @@ fn main() -> ExitCode {
             Ok(())
         }
         Command::Serve { port, duration } => serve::run(port, duration),
+        Command::Pprof {
+            profile,
+            base,
+            source,
+            format,
+        } => pprof::run(&profile, base.as_deref(), &source).map(|r| print(&r, format)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -31,6 +31,8 @@ pub struct Report {
     pub leak: Leak,
     pub grow: Grow,
     pub bench: Bench,
+    /// Go's maps in a Go service's heap profiles (`gomap-lab pprof`).
+    pub go_maps: crate::pprof::section::GoMaps,
     /// Where the files went.
     #[serde(skip)]
     pub out: String,
@@ -281,6 +283,20 @@ fn figures(r: &Report) -> Vec<Figure> {
             }
         ),
     });
+    // Go maps in a heap profile.
+    if let Some((sites, series)) = r.go_maps.chart_data() {
+        out.push(Figure {
+            name: "go-pprof-sites",
+            svg: chart::bars(
+                "Go map sites: MiB live in the first and second heap profile",
+                "MiB",
+                &sites,
+                &series,
+                false,
+            ),
+            caption: format!("{} {}", r.go_maps.claim, r.go_maps.verdict_line()),
+        });
+    }
     out
 }
 
@@ -347,6 +363,8 @@ fn markdown(r: &Report, figures: &[Figure]) -> String {
     md += &r.grow.markdown();
     md += "\n";
     md += &r.bench.markdown();
+    md += "\n";
+    md += &r.go_maps.markdown();
     md
 }
 
@@ -365,6 +383,7 @@ pub fn run(common: &Common, out: &Path, go: Option<&Path>) -> Result<Report, Str
         leak: leak::run(Case::All, n),
         grow: grow::run(n),
         bench: bench::run(n, go),
+        go_maps: crate::pprof::section::run(go),
         out: out.display().to_string(),
     };
     let figures = figures(&report);
@@ -391,6 +410,8 @@ impl Outcome for Report {
         s += &self.grow.text();
         s += "\n";
         s += &self.bench.text();
+        s += "\n";
+        s += &self.go_maps.text();
         let _ = write!(
             s,
             "\nwrote {0}/index.html, {0}/report.md, {0}/results.json\n",
@@ -404,6 +425,7 @@ impl Outcome for Report {
         s += &self.leak.markdown();
         s += &self.grow.markdown();
         s += &self.bench.markdown();
+        s += &self.go_maps.markdown();
         s
     }
 }
