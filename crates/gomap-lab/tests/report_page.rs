@@ -66,7 +66,19 @@ fn report_writes_a_page_whose_charts_render() {
     }
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     let page = std::fs::read_to_string(out.join("index.html")).unwrap();
-    for chart in CHARTS {
+    // The Go section's chart is there whenever a Go toolchain is (CI has one).
+    let go_chart = out.join("charts/go-pprof-sites.svg").is_file();
+    if std::env::var_os("GOMAP_REQUIRE_GO").is_some() {
+        assert!(
+            go_chart,
+            "GOMAP_REQUIRE_GO is set but the report has no Go section chart"
+        );
+    }
+    let charts = CHARTS
+        .iter()
+        .copied()
+        .chain(go_chart.then_some("go-pprof-sites"));
+    for chart in charts {
         let file = out.join("charts").join(format!("{chart}.svg"));
         let svg =
             std::fs::read_to_string(&file).unwrap_or_else(|_| panic!("{} missing", file.display()));
