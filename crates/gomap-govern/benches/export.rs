@@ -1,4 +1,5 @@
-//! The cost of a scrape: `Registry::export_metrics` into a no-op recorder
+//! The cost of a scrape: listing the maps (`Registry::maps`, the floor),
+//! `Registry::export_metrics` into a no-op recorder
 //! (grouping, the cap, the `metrics` calls), and export plus Prometheus
 //! rendering in a fresh recorder (what `/metrics` does per scrape), at
 //! 1 000, 10 000 and 100 000 governed maps with distinct names — with the
@@ -51,6 +52,13 @@ fn bench(c: &mut Criterion) {
         group.throughput(Throughput::Elements(n as u64));
         for (cap, label) in [(500, "cap500"), (n, "cap_n")] {
             let (registry, maps) = registry(n, cap);
+            if cap == 500 {
+                // The floor: listing the maps (`Registry::maps`), which the
+                // export starts with.
+                group.bench_with_input(BenchmarkId::new("list_maps", n), &registry, |b, r| {
+                    b.iter(|| r.maps().len())
+                });
+            }
             group.bench_with_input(
                 BenchmarkId::new(format!("noop_{label}"), n),
                 &registry,

@@ -49,42 +49,52 @@
 //! # Series, and what they cost
 //!
 //! A map group with its own series makes 17 of them (14 without
-//! watermarks); the registry's are about 14 whatever the maps. So a
-//! process exports roughly `17 × map groups + 14` series, and every one of them costs
-//! Prometheus memory for as long as it lives, and again each time a label
-//! changes (a new series starts, the old one goes stale). Two settings in
-//! [`RegistryConfig`](crate::RegistryConfig) bound that:
+//! watermarks); the registry's are 14 whatever the maps. So a process
+//! exports about `17 × map groups + 14` series, each scraped instance
+//! multiplies that, and every series costs Prometheus memory for as long
+//! as it lives — and again each time a label value changes (a new series
+//! starts; the old one goes stale). 20 000 per-tenant maps named by tenant
+//! would be 340 000 series per instance. Three things bound that:
 //!
 //! - **Groups.** Maps with the same name and site label are one group: one
 //!   set of series, figures and counters summed, the level the highest,
-//!   `suspected_leak` set if any member's is. A map made per connection is
+//!   `suspected_leak` set if any member's is, the watermark series those of
+//!   the first member that has watermarks. A map made per connection is
 //!   one group, not one per connection. (A group's counters are sums over
 //!   its live members, so they fall when a member is dropped; Prometheus's
-//!   `rate()` and `increase()` read a fall as a counter reset.)
-//! - **`site_label`** ([`SiteLabel`]) says what the `site` label holds:
-//!   `Full` (`file:line:column`) tells apart maps with one name made on two
-//!   lines, but starts new series whenever a deploy moves the line; `File`
-//!   survives edits elsewhere in the file and merges the maps of one name
-//!   in one file; `Off` merges every map of one name.
-//! - **`max_map_series`** (default 500): after grouping, only the groups
-//!   holding the most bytes get series of their own; every other group is
-//!   summed into one `map="other", site=""` group (level the highest,
-//!   `suspected_leak` if any, no watermark series), and
-//!   `gomap_registry_other_maps` says how many maps went there. The cap
-//!   bounds the export at about `17 × max_map_series + 30` series however
-//!   many maps a process makes, at the price of naming only the biggest:
-//!   the others show in `/debug/maps`. (Should a real map be named `other`
-//!   with an empty site label, the rest is added to it.)
+//!   `rate()` and `increase()` read a fall as a counter reset. And a
+//!   group's summed figures may pass one member's watermark while every
+//!   member is green: alert on `gomap_map_level`, as
+//!   `deploy/prometheus/gomap-alerts.yml` does.)
+//! - **`RegistryConfig::site_label`** ([`SiteLabel`]) says what the `site`
+//!   label holds. `Full` (`file:line:column`, the default) tells apart maps
+//!   of one name made on two lines, but every deploy that moves the line
+//!   starts new series (and resets alerts' `for:` clocks); `File` survives
+//!   edits elsewhere in the file and merges the maps of one name in one
+//!   file; `Off` merges every map of one name, and is the one to use when
+//!   names are unique anyway.
+//! - **`RegistryConfig::max_map_series`** (default 500): after grouping,
+//!   only that many groups, those holding the most bytes, get series of
+//!   their own; every other group is summed into one `map="other",
+//!   site=""` group (level the highest, `suspected_leak` if any, no
+//!   watermark series), and `gomap_registry_other_maps` says how many maps
+//!   went there. The export is then at most about
+//!   `17 × max_map_series + 28` series however many maps a process makes
+//!   (8 528 at the default), at the price of naming only the biggest: the
+//!   others are in `/debug/maps`, and a group near the cut may move in and
+//!   out of it between scrapes (its series come and go). (Should a real map
+//!   be named `other` with an empty site label, the rest is added to it.)
 //!
 //! # Cost
 //!
-//! One pass over the registry's maps, grouping in a hash map, one
-//! selection (`select_nth_unstable`) for the cap: O(n) in maps, plus the
-//! series of the groups kept. `benches/export.rs` measures it.
+//! One pass over the registry's maps with a hash map of borrowed labels,
+//! one selection (`select_nth_unstable`) for the cap: O(n) in maps, plus
+//! the series of the groups kept. `benches/export.rs` measures it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use gomap::DefaultHashBuilder;
 use metrics::{counter, describe_counter, describe_gauge, gauge, Label, Unit};
 
 use crate::cell::MapReport;
@@ -194,10 +204,11 @@ fn describe_families() {
     }
 }
 
-/// One group of maps (same name and site label), or the rest.
-struct Group {
-    name: String,
-    site: String,
+/// One group of maps (same name and site label), or the rest. Borrows its
+/// name and label from the maps' reports.
+struct Group<'a> {
+    name: &'a str,
+    site: &'a str,
     /// Members.
     maps: usize,
     figures: Figures,
@@ -208,8 +219,8 @@ struct Group {
     suspected_leak: bool,
 }
 
-impl Group {
-    fn new(name: String, site: String) -> Group {
+impl<'a> Group<'a> {
+    fn new(name: &'a str, site: &'a str) -> Group<'a> {
         Group {
             name,
             site,
@@ -241,65 +252,79 @@ impl Group {
 }
 
 /// The `site` label `how` gives a map whose full site (`file:line:column`,
-/// as in [`MapReport::site`]) is `site`.
-fn site_label(site: &str, how: SiteLabel) -> String {
+/// as in [`MapReport::site`]) is `site`: a part of it.
+fn site_label(site: &str, how: SiteLabel) -> &str {
     match how {
-        SiteLabel::Full => site.to_string(),
+        SiteLabel::Full => site,
         // The line and column are the last two fields: a file name may hold
         // a `:` itself (a Windows drive).
-        SiteLabel::File => site.rsplitn(3, ':').nth(2).unwrap_or(site).to_string(),
-        SiteLabel::Off => String::new(),
+        SiteLabel::File => site.rsplitn(3, ':').nth(2).unwrap_or(site),
+        SiteLabel::Off => "",
     }
 }
 
 /// The name of the group the maps outside the cap are summed into.
 const OTHER: &str = "other";
 
-/// The groups with series of their own (in no particular order), and the rest summed
-/// (`None` when nothing was left over): see the module's docs.
-fn grouped(maps: &[MapReport], how: SiteLabel, cap: usize) -> (Vec<Group>, Option<Group>) {
-    let mut index: HashMap<(&str, String), usize> = HashMap::with_capacity(maps.len());
-    let mut groups: Vec<Group> = Vec::new();
+/// The groups with series of their own (in no particular order), and the
+/// rest summed (`None` when nothing was left over): see the module's docs.
+///
+/// One pass with a hash map of borrowed labels, then a selection over
+/// `(bytes, index)` pairs: O(n), and nothing copied but the sums.
+fn grouped(maps: &[MapReport], how: SiteLabel, cap: usize) -> (Vec<Group<'_>>, Option<Group<'_>>) {
+    let mut index: HashMap<(&str, &str), usize, DefaultHashBuilder> =
+        HashMap::with_capacity_and_hasher(maps.len(), DefaultHashBuilder::default());
+    let mut groups: Vec<Group> = Vec::with_capacity(maps.len());
     for map in maps {
-        let site = site_label(&map.site, how);
-        let i = *index
-            .entry((map.name.as_str(), site))
-            .or_insert_with_key(|(name, site)| {
-                groups.push(Group::new(name.to_string(), site.clone()));
-                groups.len() - 1
-            });
+        let key = (map.name.as_str(), site_label(&map.site, how));
+        let i = *index.entry(key).or_insert_with(|| {
+            groups.push(Group::new(key.0, key.1));
+            groups.len() - 1
+        });
         groups[i].add_map(map);
     }
     drop(index);
-    // Most bytes first; ties by name and site, so the same maps are kept
-    // from one scrape to the next.
-    let order = |a: &Group, b: &Group| {
-        b.figures
-            .allocated_bytes
-            .cmp(&a.figures.allocated_bytes)
-            .then_with(|| a.name.cmp(&b.name))
-            .then_with(|| a.site.cmp(&b.site))
-    };
     if groups.len() <= cap {
         return (groups, None);
     }
+    // Most bytes first; ties by name and site, so the same maps are kept
+    // from one scrape to the next.
+    let mut order: Vec<(u64, usize)> = groups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| (g.figures.allocated_bytes, i))
+        .collect();
+    let first = |&(a_bytes, a): &(u64, usize), &(b_bytes, b): &(u64, usize)| {
+        b_bytes.cmp(&a_bytes).then_with(|| {
+            let (a, b) = (&groups[a], &groups[b]);
+            (a.name, a.site).cmp(&(b.name, b.site))
+        })
+    };
     if cap > 0 {
-        groups.select_nth_unstable_by(cap - 1, order);
+        order.select_nth_unstable_by(cap - 1, first);
     }
-    let rest = groups.split_off(cap);
-    let mut other = Group::new(OTHER.to_string(), String::new());
-    for group in &rest {
-        other.add_group(group);
+    let mut keep = vec![false; groups.len()];
+    for &(_, i) in &order[..cap] {
+        keep[i] = true;
     }
-    if let Some(named) = groups
+    let mut other = Group::new(OTHER, "");
+    let mut kept = Vec::with_capacity(cap);
+    for (group, keep) in groups.into_iter().zip(keep) {
+        if keep {
+            kept.push(group);
+        } else {
+            other.add_group(&group);
+        }
+    }
+    if let Some(named) = kept
         .iter_mut()
         .find(|g| g.name == OTHER && g.site.is_empty())
     {
         named.add_group(&other);
         named.watermarks = None;
-        return (groups, None);
+        return (kept, None);
     }
-    (groups, Some(other))
+    (kept, Some(other))
 }
 
 /// A metric's labels: the group's, plus one more.
@@ -330,8 +355,8 @@ fn watermark_gauges(
 /// Every per-map series of one group.
 fn export_group(group: &Group, watermarks: bool) {
     let labels = vec![
-        Label::new("map", Arc::<str>::from(group.name.as_str())),
-        Label::new("site", Arc::<str>::from(group.site.as_str())),
+        Label::new("map", Arc::<str>::from(group.name)),
+        Label::new("site", Arc::<str>::from(group.site)),
     ];
     let f = &group.figures;
     gauge!(MAP_ENTRIES, labels.clone()).set(f.len as f64);
@@ -381,6 +406,10 @@ impl Registry {
         describe_families();
         let config = self.config();
         let maps = self.maps();
+        let count = maps.len();
+        let (entries, bytes) = maps.iter().fold((0u64, 0u64), |(e, b), m| {
+            (e + m.figures.len, b + m.figures.allocated_bytes)
+        });
         let (groups, other) = grouped(&maps, config.site_label, config.max_map_series);
         for group in &groups {
             export_group(group, true);
@@ -389,10 +418,7 @@ impl Registry {
             export_group(other, false);
         }
 
-        let (entries, bytes) = maps.iter().fold((0u64, 0u64), |(e, b), m| {
-            (e + m.figures.len, b + m.figures.allocated_bytes)
-        });
-        gauge!(REG_MAPS).set(maps.len() as f64);
+        gauge!(REG_MAPS).set(count as f64);
         gauge!(REG_ENTRIES).set(entries as f64);
         gauge!(REG_BYTES).set(bytes as f64);
         gauge!(REG_LEVEL).set(f64::from(self.totals().level as u8));
@@ -422,15 +448,17 @@ mod tests {
 
     #[test]
     fn site_labels_cut_at_the_line() {
+        let label = site_label;
         let site = "src/cache.rs:42:17";
-        assert_eq!(site_label(site, SiteLabel::Full), site);
-        assert_eq!(site_label(site, SiteLabel::File), "src/cache.rs");
-        assert_eq!(site_label(site, SiteLabel::Off), "");
+        assert_eq!(label(site, SiteLabel::Full), site);
+        assert_eq!(label(site, SiteLabel::File), "src/cache.rs");
+        assert_eq!(label(site, SiteLabel::Off), "");
         assert_eq!(
-            site_label(r"C:\app\src\cache.rs:42:17", SiteLabel::File),
+            label(r"C:\app\src\cache.rs:42:17", SiteLabel::File),
             r"C:\app\src\cache.rs"
         );
-        assert_eq!(site_label("odd", SiteLabel::File), "odd");
+        assert_eq!(label("odd", SiteLabel::File), "odd");
+        assert_eq!(label("odd:1", SiteLabel::File), "odd:1");
     }
 
     #[test]
