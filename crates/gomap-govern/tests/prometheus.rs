@@ -177,6 +177,45 @@ fn the_deploy_files_pass_promtool() {
     }
 }
 
+/// Every alert has a `summary`, a `description` and a `runbook_url` that
+/// names a page in `docs/runbooks/` (relative to the repository root), and
+/// the runbooks' index lists it. Needs no Prometheus.
+#[test]
+fn every_alert_has_its_annotations_and_runbook() {
+    let root = deploy_dir().join("../..");
+    let rules = std::fs::read_to_string(root.join("deploy/prometheus/gomap-alerts.yml")).unwrap();
+    let index = std::fs::read_to_string(root.join("docs/runbooks/README.md")).unwrap();
+    let mut alerts = 0;
+    for rule in rules.split("- alert: ").skip(1) {
+        alerts += 1;
+        let name = rule.split_whitespace().next().unwrap();
+        for key in ["summary: ", "description: ", "runbook_url: "] {
+            assert!(rule.contains(key), "{name} has no {key}");
+        }
+        let url = rule
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("runbook_url: "))
+            .unwrap()
+            .trim_matches('"');
+        assert!(
+            url.starts_with("docs/runbooks/") && url.ends_with(".md"),
+            "{name}: {url}"
+        );
+        let page = std::fs::read_to_string(root.join(url))
+            .unwrap_or_else(|e| panic!("{name}: runbook {url}: {e}"));
+        assert!(
+            page.starts_with(&format!("# {name}\n")),
+            "{url} is not {name}'s page"
+        );
+        let file = url.trim_start_matches("docs/runbooks/");
+        assert!(
+            index.contains(&format!("`{name}`")) && index.contains(&format!("({file})")),
+            "the runbook index lacks {name}"
+        );
+    }
+    assert_eq!(alerts, 10);
+}
+
 /// Kills Prometheus and removes its directory however the test ends.
 struct Running {
     child: Child,
