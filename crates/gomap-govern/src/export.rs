@@ -89,7 +89,10 @@
 //!
 //! One pass over the registry's maps with a hash map of borrowed labels,
 //! one selection (`select_nth_unstable`) for the cap: O(n) in maps, plus
-//! the series of the groups kept. `benches/export.rs` measures it.
+//! the series of the groups kept. `benches/export.rs` measures it: with
+//! 100 000 maps, about 0.1 s to export and 0.11 s to export and render at
+//! the default cap; with the cap raised to every map (1.7 million series),
+//! 0.15 s to export but 11 s to render.
 
 use std::collections::HashMap;
 use std::sync::Arc;
