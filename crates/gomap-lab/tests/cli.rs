@@ -181,7 +181,10 @@ fn serve_answers_metrics_and_stops_after_its_duration() {
         );
         std::thread::sleep(std::time::Duration::from_millis(100));
     };
-    assert!(body.contains("gomap_map_len{map=\"sessions\""), "{body}");
+    assert!(
+        body.contains("gomap_map_entries{map=\"sessions\""),
+        "{body}"
+    );
     let maps: serde_json::Value = ureq::get(&format!("http://127.0.0.1:{port}/debug/maps"))
         .call()
         .unwrap()
