@@ -12,7 +12,7 @@
 
 use std::collections::VecDeque;
 use std::panic::Location;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -113,6 +113,25 @@ pub(crate) struct MapCell {
     snapshot: Mutex<Option<Snapshot>>,
     /// Sampler state, oldest first; at most the registry's `window` long.
     window: Mutex<VecDeque<Sample>>,
+    /// Level changes that took effect where no user code may run (under a
+    /// shard's lock, or while a panic unwinds), not yet reported: the log
+    /// line and the user's `tracing` subscriber, the snapshot and the event
+    /// wait for [`flush`](Self::flush), at the next write or sample.
+    /// Holds at most a few entries: each is a change of level.
+    unreported: Mutex<Vec<(Level, Level, Figures)>>,
+    /// `unreported` is not empty (a cheap check for the write path).
+    has_unreported: AtomicBool,
+    /// The reported rise to orange whose action (shrink, hook) the map's
+    /// owner has not taken yet: set by [`flush`](Self::flush), taken by
+    /// the map's next write.
+    orange_due: Mutex<Option<Event>>,
+    has_orange_due: AtomicBool,
+}
+
+impl Drop for MapCell {
+    fn drop(&mut self) {
+        self.registry.live_maps.fetch_sub(1, Relaxed);
+    }
 }
 
 impl MapCell {
@@ -140,11 +159,15 @@ impl MapCell {
             seen_calls: AtomicU64::new(MIGRATING),
             snapshot: Mutex::new(None),
             window: Mutex::new(VecDeque::new()),
+            unreported: Mutex::new(Vec::new()),
+            has_unreported: AtomicBool::new(false),
+            orange_due: Mutex::new(None),
+            has_orange_due: AtomicBool::new(false),
         }
     }
 
     pub(crate) fn level(&self) -> Level {
-        Level::from_u8(self.level.load(Relaxed))
+        Level::from_u8(self.level.load(SeqCst))
     }
 
     /// What the watermarks measure (bytes when there are none).
@@ -154,14 +177,14 @@ impl MapCell {
 
     /// Sets the level (a `Governed`: its single writer).
     pub(crate) fn store_level(&self, to: Level) {
-        self.level.store(to as u8, Relaxed);
+        self.level.store(to as u8, SeqCst);
     }
 
     /// Moves the level from `from` to `to` if it is still `from`, else
     /// returns the level it is at. (A `GovernedSharded`'s shards race here.)
     pub(crate) fn move_level(&self, from: Level, to: Level) -> Result<(), Level> {
         self.level
-            .compare_exchange(from as u8, to as u8, Relaxed, Relaxed)
+            .compare_exchange(from as u8, to as u8, SeqCst, SeqCst)
             .map(drop)
             .map_err(Level::from_u8)
     }
@@ -191,10 +214,57 @@ impl MapCell {
         }
     }
 
-    /// Records a change of level that already took effect: the event, and
-    /// yellow's warning and snapshot on a rise. Calls no user code; the
-    /// actions that need the map (orange's shrink and hook) are its
-    /// owner's.
+    /// Keeps a change of level that took effect where nothing may be
+    /// logged (see `unreported`), for [`flush`](Self::flush).
+    pub(crate) fn defer_report(&self, from: Level, to: Level, figures: &Figures) {
+        self.unreported.lock().push((from, to, *figures));
+        self.has_unreported.store(true, SeqCst);
+    }
+
+    /// Whether changes of level wait to be reported, or orange's action to
+    /// be taken: the owner's next write must call [`flush`](Self::flush)
+    /// and [`take_orange`](Self::take_orange).
+    #[inline]
+    pub(crate) fn owes_work(&self) -> bool {
+        self.has_unreported.load(Relaxed) || self.has_orange_due.load(Relaxed)
+    }
+
+    /// Reports the changes of level kept by [`defer_report`](Self::defer_report),
+    /// in order; a rise to orange or above from below is kept for the
+    /// owner's action ([`take_orange`](Self::take_orange)). Call with no
+    /// lock held and not while a panic unwinds (it logs).
+    pub(crate) fn flush(&self) {
+        if !self.has_unreported.swap(false, SeqCst) {
+            return;
+        }
+        let changes = std::mem::take(&mut *self.unreported.lock());
+        for (from, to, figures) in changes {
+            let event = self.level_changed(from, to, &figures);
+            if to >= Level::Orange && from < Level::Orange {
+                self.orange_is_due(event);
+            }
+        }
+    }
+
+    /// Keeps a reported rise to orange for the owner's action.
+    pub(crate) fn orange_is_due(&self, event: Event) {
+        *self.orange_due.lock() = Some(event);
+        self.has_orange_due.store(true, SeqCst);
+    }
+
+    /// The rise to orange whose action is due, if any (taken).
+    pub(crate) fn take_orange(&self) -> Option<Event> {
+        if !self.has_orange_due.swap(false, SeqCst) {
+            return None;
+        }
+        self.orange_due.lock().take()
+    }
+
+    /// Reports a change of level that already took effect: the event, and
+    /// yellow's warning and snapshot on a rise. Calls the user's `tracing`
+    /// subscriber, so it runs with no lock held and not while a panic
+    /// unwinds; the actions that need the map (orange's shrink and hook)
+    /// are its owner's.
     pub(crate) fn level_changed(&self, from: Level, to: Level, figures: &Figures) -> Event {
         let measure = self.measure();
         let value = figures.value(measure);
@@ -226,7 +296,7 @@ impl MapCell {
     pub(crate) fn call_hook(&self, event: &Event) {
         if let Some(hook) = &self.hook {
             self.registry
-                .call_hook(Hook::OnOrange, hook, event, Some(self));
+                .call_hook(Hook::OnOrange, || hook(event), Some(self));
         }
     }
 

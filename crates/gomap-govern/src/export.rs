@@ -164,7 +164,7 @@ const REG_OTHER_MAPS: &str = "gomap_registry_other_maps";
 const REG_HANDLES: &str = "gomap_registry_map_handles";
 const HOOK_PANICS: &str = "gomap_hook_panics_total";
 const SAMPLER_PANICS: &str = "gomap_sampler_panics_total";
-const SAMPLER_RUNNING: &str = "gomap_sampler_running";
+pub(crate) const SAMPLER_RUNNING: &str = "gomap_sampler_running";
 const EVENTS_DROPPED: &str = "gomap_events_dropped_total";
 
 /// Every family this module exports (the table in the module's docs).

@@ -7,7 +7,7 @@
 //! registry reads. Adding a figure is one line here.
 
 use std::ops::AddAssign;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed, Ordering::SeqCst};
 
 use gomap::{MemStats, MigrationKind};
 use serde::Serialize;
@@ -40,9 +40,12 @@ macro_rules! numbers {
         #[allow(dead_code)] // not every store uses every method
         impl $atomic {
             /// Every number now (each one exact; together, as close to one
-            /// instant as relaxed loads give).
+            /// instant as separate loads give). Sequentially consistent, with
+            /// [`add_delta`](Self::add_delta): a writer that moved a total
+            /// and then a level sees every delta ordered before its own
+            /// (free on x86, where these are plain loads).
             pub(crate) fn load(&self) -> $plain {
-                $plain { $( $field: self.$field.load(Relaxed), )* }
+                $plain { $( $field: self.$field.load(SeqCst), )* }
             }
 
             /// Stores every number (the single writer's publish).
@@ -58,9 +61,9 @@ macro_rules! numbers {
                 $(
                     now.$field = if new.$field != old.$field {
                         let delta = new.$field.wrapping_sub(old.$field);
-                        self.$field.fetch_add(delta, Relaxed).wrapping_add(delta)
+                        self.$field.fetch_add(delta, SeqCst).wrapping_add(delta)
                     } else {
-                        self.$field.load(Relaxed)
+                        self.$field.load(SeqCst)
                     };
                 )*
                 now

@@ -6,14 +6,16 @@
 //! figures are the map's and its level is the one those figures give. Every
 //! write goes through [`Governed::write`], whose guard publishes when the
 //! write ends, by return or by unwinding. Actions that run user code
-//! (orange's shrink, which hashes keys, and the `on_orange` hook) never run
-//! while a panic unwinds: they wait for the next write.
+//! (orange's shrink, which hashes keys, the `on_orange` hook, and the log
+//! line of a level change, which calls the `tracing` subscriber) never run
+//! while a panic unwinds: they wait for the next write (or, for the report,
+//! the next sample).
 
 use std::borrow::Borrow;
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
 use std::ops::Deref;
-use std::panic::Location;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe, Location};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
@@ -76,9 +78,6 @@ pub struct Governed<K, V, S = DefaultHashBuilder> {
     entries_measured: bool,
     /// The map's migration counts at the last publish.
     migrations: Migrations,
-    /// The rise to orange that happened while a panic unwound: its action
-    /// waits for the next write.
-    pending_orange: Option<Event>,
 }
 
 impl Governed<(), ()> {
@@ -135,7 +134,6 @@ impl<K, V, S> Governed<K, V, S> {
             last_bytes: 0,
             entries_measured,
             migrations: Migrations::default(),
-            pending_orange: None,
         };
         governed.set_band(Level::Green);
         // Figures now; `seen_calls` stays `MIGRATING`, so the first write
@@ -188,7 +186,7 @@ impl<K, V, S> Governed<K, V, S> {
         migrations.add_since(&self.migrations, &self.cell.counters);
         self.migrations = migrations;
         self.last_bytes = stats.allocated_bytes as u64;
-        if stats.migration.is_some() || self.pending_orange.is_some() {
+        if stats.migration.is_some() || self.cell.owes_work() {
             MIGRATING
         } else {
             self.map.allocator_calls()
@@ -374,8 +372,9 @@ impl<K: Eq + Hash, V, S: BuildHasher> Governed<K, V, S> {
     fn after_write_slow(&mut self) {
         let shrink_requested = self.publish_all();
         if std::thread::panicking() {
-            // No user code now (a shrink hashes keys): keep the request for
-            // the next write. The level below still follows the figures.
+            // No user code now (a shrink hashes keys; a log line calls the
+            // `tracing` subscriber): keep the request for the next write.
+            // The level below still follows the figures.
             if shrink_requested {
                 self.cell.seen_calls.store(SHRINK_REQUEST, Relaxed);
             }
@@ -384,7 +383,9 @@ impl<K: Eq + Hash, V, S: BuildHasher> Governed<K, V, S> {
                 // Republishes and moves the level (nested write).
                 self.shrink_to_fit();
             }
-            if let Some(event) = self.pending_orange.take() {
+            // What a write that panicked left: its reports, orange's action.
+            self.cell.flush();
+            if let Some(event) = self.cell.take_orange() {
                 self.orange_action(&event);
             }
         }
@@ -413,22 +414,28 @@ impl<K: Eq + Hash, V, S: BuildHasher> Governed<K, V, S> {
             return;
         }
         self.cell.store_level(to);
+        if std::thread::panicking() {
+            // Reported, and acted on, at the next write (or sample).
+            self.cell.defer_report(from, to, &figures);
+            self.cell.seen_calls.store(MIGRATING, Relaxed);
+            return;
+        }
         let event = self.cell.level_changed(from, to, &figures);
         if to >= Level::Orange && from < Level::Orange {
-            if std::thread::panicking() {
-                self.pending_orange = Some(event);
-                self.cell.seen_calls.store(MIGRATING, Relaxed);
-            } else {
-                self.orange_action(&event);
-            }
+            self.orange_action(&event);
         }
     }
 
     /// Orange's action: give memory back now (the nested write republishes
-    /// and moves the level again), then tell the user.
+    /// and moves the level again), then tell the user — also when the
+    /// shrink panicked (a `Hash` that panics while rehashing), whose panic
+    /// then goes on to the caller.
     fn orange_action(&mut self, event: &Event) {
-        self.shrink_to_fit();
+        let shrunk = catch_unwind(AssertUnwindSafe(|| self.shrink_to_fit()));
         self.cell.call_hook(event);
+        if let Err(panic) = shrunk {
+            resume_unwind(panic);
+        }
     }
 }
 

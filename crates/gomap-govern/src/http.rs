@@ -14,7 +14,7 @@
 //! | request | answer |
 //! |---|---|
 //! | `GET /metrics` | every `gomap_*` series ([`render_metrics`]), `text/plain; version=0.0.4; charset=utf-8` |
-//! | `GET /debug/maps` | `{ totals, maps, events }` ([`render_debug_json`]), `application/json` |
+//! | `GET /debug/maps` | `{ totals, health, maps, events }` ([`render_debug_json`]), `application/json` |
 //! | `HEAD` of either | the same headers, no body |
 //! | `GET`/`HEAD` of any other path | `404` and a one-line hint |
 //! | any other method | `405` with `Allow: GET, HEAD` |
@@ -261,29 +261,50 @@ pub fn serve(registry: &Registry, addr: SocketAddr) -> io::Result<Server> {
 /// when `addr` cannot be bound.
 pub fn serve_with(registry: &Registry, addr: SocketAddr, options: Options) -> io::Result<Server> {
     options.check(addr)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .enable_time()
-        .max_blocking_threads(RENDER_THREADS)
-        .thread_name("gomap-http-render")
-        .build()?;
     let listener = std::net::TcpListener::bind(addr)?;
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
-    let listener = {
-        let _in_runtime = runtime.enter();
-        TcpListener::from_std(listener)?
-    };
     let shared = Arc::new(Shared {
         registry: registry.clone(),
         open: Arc::new(Semaphore::new(options.max_connections)),
         refusing: Arc::new(Semaphore::new(MAX_REFUSING)),
         options,
     });
+    // The runtime is built, run and dropped on the server's own thread: a
+    // caller inside an async runtime (a `#[tokio::main]` service) must not
+    // drop one, even on an error path. The thread reports whether it is up.
     let (stop, stopped) = oneshot::channel::<()>();
+    let (ready, up) = std::sync::mpsc::sync_channel::<io::Result<()>>(1);
     let thread = std::thread::Builder::new()
         .name("gomap-http".into())
         .spawn(move || {
+            let started = tokio::runtime::Builder::new_current_thread()
+                .enable_io()
+                .enable_time()
+                .max_blocking_threads(RENDER_THREADS)
+                .thread_name("gomap-http-render")
+                .build()
+                .and_then(|runtime| {
+                    let listener = {
+                        let _in_runtime = runtime.enter();
+                        TcpListener::from_std(listener)
+                    };
+                    match listener {
+                        Ok(listener) => Ok((runtime, listener)),
+                        Err(e) => {
+                            runtime.shutdown_background();
+                            Err(e)
+                        }
+                    }
+                });
+            let (runtime, listener) = match started {
+                Ok(up) => up,
+                Err(e) => {
+                    let _ = ready.send(Err(e));
+                    return;
+                }
+            };
+            let _ = ready.send(Ok(()));
             runtime.spawn(accept(listener, shared));
             // Until the `Server` drops its sender.
             let _ = runtime.block_on(stopped);
@@ -291,11 +312,18 @@ pub fn serve_with(registry: &Registry, addr: SocketAddr, options: Options) -> io
             // await point, which is now: none of them blocks.
             runtime.shutdown_timeout(SHUTDOWN_GRACE);
         })?;
-    Ok(Server {
+    let server = Server {
         addr,
         stop: Some(stop),
         thread: Some(thread),
-    })
+    };
+    match up.recv() {
+        Ok(Ok(())) => Ok(server),
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err(io::Error::other(
+            "the gomap-http thread ended while starting",
+        )),
+    }
 }
 
 /// The Prometheus text of every `gomap_*` series now: a fresh recorder
@@ -307,18 +335,21 @@ pub fn render_metrics(registry: &Registry) -> String {
     recorder.handle().render()
 }
 
-/// The JSON of `/debug/maps`: `{ "totals": ..., "maps": [...], "events":
-/// [...] }` from [`Registry::totals`], [`Registry::maps`] and
-/// [`Registry::events`]. Serve it as `application/json`.
+/// The JSON of `/debug/maps`: `{ "totals": ..., "health": ..., "maps":
+/// [...], "events": [...] }` from [`Registry::totals`],
+/// [`Registry::health`], [`Registry::maps`] and [`Registry::events`].
+/// Serve it as `application/json`.
 pub fn render_debug_json(registry: &Registry) -> String {
     #[derive(Serialize)]
-    struct DebugMaps<T, M, E> {
+    struct DebugMaps<T, H, M, E> {
         totals: T,
+        health: H,
         maps: M,
         events: E,
     }
     let body = DebugMaps {
         totals: registry.totals(),
+        health: registry.health(),
         maps: registry.maps(),
         events: registry.events(),
     };

@@ -90,6 +90,6 @@ pub use events::{Event, EventKind, Hook, Subscription};
 pub use figures::{Counters, Figures};
 pub use governed::Governed;
 pub use level::{Level, Measure, Watermarks};
-pub use registry::{Health, OrangeHook, Registry, Totals};
+pub use registry::{Health, OrangeHook, Registry, TotalHook, Totals};
 pub use sampler::{Sampler, SamplerState};
 pub use sharded::{GovernedSharded, ReadOnly};

@@ -14,12 +14,14 @@
 //! # Bounded bookkeeping
 //!
 //! A dropped map leaves a dead `Weak` behind (it keeps the cell's
-//! allocation). Registration prunes dead handles whenever the list has
-//! doubled since the last prune, so the list never holds more than
-//! `2 × live + PRUNE_FLOOR` handles, at amortised O(1) per registration,
-//! with no listing or sampler needed: a million short-lived maps cost what
-//! the live ones cost. Events are a bounded ring, subscriptions bounded
-//! queues (`events.rs`).
+//! allocation). The registry counts its live maps (a cell's drop counts
+//! down), and a registration that finds `2 × live + PRUNE_FLOOR` handles or
+//! more prunes the dead ones first: after every registration the list holds
+//! at most that many, at amortised O(1) per registration (a prune removes
+//! at least half of what it walks), with no listing or sampler needed — a
+//! million short-lived maps cost what the live ones cost. Listing prunes
+//! too. Events are a bounded ring, subscriptions bounded queues
+//! (`events.rs`).
 //!
 //! # User code
 //!
@@ -31,7 +33,7 @@
 
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe, Location};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Instant;
 
@@ -45,8 +47,13 @@ use crate::figures::Figures;
 use crate::level::{Level, Watermarks};
 use crate::sampler::SamplerState;
 
-/// The hook called when a map (or the registry total) reaches orange.
+/// The hook called when a map reaches orange.
 pub type OrangeHook = Arc<dyn Fn(&Event) + Send + Sync>;
+
+/// The hook called when the registry total reaches orange; it is handed
+/// the registry (so it need not hold a clone of it, which would keep the
+/// registry alive forever).
+pub type TotalHook = Arc<dyn Fn(&Registry, &Event) + Send + Sync>;
 
 /// The sum over every live map.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
@@ -68,7 +75,7 @@ pub struct Totals {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Health {
     /// Map handles the registry holds: the live maps, plus dropped ones
-    /// not yet pruned (at most `2 × live + 64`).
+    /// not yet pruned (at most `2 × live + 64` after each registration).
     pub map_handles: usize,
     /// Subscriptions not yet dropped.
     pub subscriptions: usize,
@@ -88,18 +95,15 @@ pub struct Health {
 /// few maps does not prune on every registration.
 const PRUNE_FLOOR: usize = 64;
 
-/// The registry's list of map handles. Invariant:
-/// `handles.len() <= max(prune_at, 2 × live + PRUNE_FLOOR)`.
+/// The registry's list of map handles. Invariant, after every
+/// registration: `handles.len() <= 2 × live + PRUNE_FLOOR`.
 struct Handles {
     handles: Vec<Weak<MapCell>>,
-    /// Prune when `handles` reaches this length.
-    prune_at: usize,
 }
 
 impl Handles {
     fn prune(&mut self) {
         self.handles.retain(|w| w.strong_count() > 0);
-        self.prune_at = (2 * self.handles.len()).max(PRUNE_FLOOR);
     }
 }
 
@@ -107,11 +111,13 @@ pub(crate) struct Inner {
     pub(crate) config: RegistryConfig,
     next_id: AtomicU64,
     maps: Mutex<Handles>,
+    /// Maps registered and not yet dropped (a cell's drop counts down).
+    pub(crate) live_maps: AtomicUsize,
     pub(crate) events: EventLog,
     total_level: AtomicU8,
     /// The total is red: every map's `try_insert` refuses new keys.
     pub(crate) refusing: AtomicBool,
-    total_hook: Mutex<Option<OrangeHook>>,
+    total_hook: Mutex<Option<TotalHook>>,
     /// One sample at a time (a sampler thread and a manual call).
     sampling: Mutex<()>,
     on_orange_panics: AtomicU64,
@@ -137,17 +143,10 @@ impl Inner {
         maps.handles.iter().filter_map(Weak::upgrade).collect()
     }
 
-    /// Calls `hook` with `event`, catching a panic: it is logged, counted
-    /// and recorded as an event about `map` (or the registry). The caller
-    /// holds no lock.
-    pub(crate) fn call_hook(
-        &self,
-        which: Hook,
-        hook: &OrangeHook,
-        event: &Event,
-        map: Option<&MapCell>,
-    ) {
-        let Err(payload) = catch_unwind(AssertUnwindSafe(|| hook(event))) else {
+    /// Calls `hook`, catching a panic: it is logged, counted and recorded
+    /// as an event about `map` (or the registry). The caller holds no lock.
+    pub(crate) fn call_hook(&self, which: Hook, hook: impl FnOnce(), map: Option<&MapCell>) {
+        let Err(payload) = catch_unwind(AssertUnwindSafe(hook)) else {
             return;
         };
         let message = panic_message(&*payload);
@@ -239,8 +238,8 @@ impl Registry {
                 next_id: AtomicU64::new(1),
                 maps: Mutex::new(Handles {
                     handles: Vec::new(),
-                    prune_at: PRUNE_FLOOR,
                 }),
+                live_maps: AtomicUsize::new(0),
                 total_level: AtomicU8::new(Level::Green as u8),
                 refusing: AtomicBool::new(false),
                 total_hook: Mutex::new(None),
@@ -259,11 +258,21 @@ impl Registry {
     }
 
     /// The hook called when the registry total reaches orange (after every
-    /// map has been asked to shrink at its next write). It runs on the
-    /// sampling thread with no lock held, may call the registry, and a
-    /// panic in it is caught (see [`Health::on_total_orange_panics`]).
-    pub fn on_total_orange(&self, hook: impl Fn(&Event) + Send + Sync + 'static) {
-        *self.inner.total_hook.lock() = Some(Arc::new(hook));
+    /// map has been asked to shrink at its next write), with the registry
+    /// and the event. It runs on the sampling thread with no lock held, may
+    /// call the registry, and a panic in it is caught (see
+    /// [`Health::on_total_orange_panics`]).
+    ///
+    /// ```
+    /// let registry = gomap_govern::Registry::new();
+    /// registry.on_total_orange(|registry, event| {
+    ///     eprintln!("{event:?}; biggest maps: {:?}", registry.maps());
+    /// });
+    /// ```
+    pub fn on_total_orange(&self, hook: impl Fn(&Registry, &Event) + Send + Sync + 'static) {
+        let old = self.inner.total_hook.lock().replace(Arc::new(hook));
+        // A hook's captures are user data: dropped with no lock held.
+        drop(old);
     }
 
     /// Every event from now on (maps' and the registry's), in a bounded
@@ -330,20 +339,33 @@ impl Registry {
     }
 
     /// Takes one sample of every map's `len` and bytes, stamped `now` (tests
-    /// pass made-up instants), updates leak trends, and checks the registry
-    /// total against its watermarks: yellow warns, orange asks every map to
-    /// shrink at its next write and calls the total hook, red makes every
-    /// map's `try_insert` refuse new keys until the total falls under orange.
+    /// pass made-up instants), updates leak trends, reports level changes
+    /// that maps could not report yet (made under a lock, or by a write that
+    /// panicked), and checks the registry total against its watermarks:
+    /// yellow warns, orange asks every map to shrink at its next write and
+    /// calls the total hook, red makes every map's `try_insert` refuse new
+    /// keys until the total falls under orange.
+    ///
+    /// The total's level moves only here: with no sampler running, or
+    /// between two samples, it is as fresh as the last sample (a map's own
+    /// level, by contrast, follows every write).
     pub fn sample_at(&self, now: Instant) {
-        let Some((event, orange)) = self.sample_locked(now) else {
+        let maps = self.inner.live();
+        for cell in &maps {
+            cell.flush();
+        }
+        let total = self.sample_locked(now, &maps);
+        // Every lock is released: the hook may call the registry, and the
+        // last handle to a map may drop here.
+        drop(maps);
+        let Some((event, orange)) = total else {
             return;
         };
-        // Every lock is released: the hook may call the registry.
         if orange {
             let hook = self.inner.total_hook.lock().clone();
             if let Some(hook) = hook {
                 self.inner
-                    .call_hook(Hook::OnTotalOrange, &hook, &event, None);
+                    .call_hook(Hook::OnTotalOrange, || hook(self, &event), None);
             }
         }
     }
@@ -351,11 +373,10 @@ impl Registry {
     /// The part of a sample done under the sampling lock. Returns the
     /// total's change of level, if any (already emitted), and whether it
     /// rose to orange or above from below.
-    fn sample_locked(&self, now: Instant) -> Option<(Event, bool)> {
+    fn sample_locked(&self, now: Instant, maps: &[Arc<MapCell>]) -> Option<(Event, bool)> {
         let _sampling = self.inner.sampling.lock();
-        let maps = self.inner.live();
         let window = self.inner.config.window;
-        for cell in &maps {
+        for cell in maps {
             cell.sample(now, window);
         }
         let marks = self.inner.config.total_watermarks?;
@@ -376,7 +397,7 @@ impl Registry {
         }
         let orange = to >= Level::Orange && from < Level::Orange;
         if orange {
-            for cell in &maps {
+            for cell in maps {
                 cell.shrink_requested.store(true, Relaxed);
                 cell.seen_calls.store(SHRINK_REQUEST, Relaxed);
             }
@@ -409,8 +430,9 @@ impl Registry {
             hook,
             self.inner.clone(),
         ));
+        let live = self.inner.live_maps.fetch_add(1, Relaxed) + 1;
         let mut maps = self.inner.maps.lock();
-        if maps.handles.len() >= maps.prune_at {
+        if maps.handles.len() >= 2 * live + PRUNE_FLOOR {
             maps.prune();
         }
         maps.handles.push(Arc::downgrade(&cell));

@@ -13,6 +13,9 @@ use serde::Serialize;
 use crate::events::EventKind;
 use crate::registry::{panic_message, registry_event, Registry};
 
+/// The shortest interval [`Registry::start_sampler`] takes.
+const MIN_INTERVAL: Duration = Duration::from_millis(1);
+
 /// Whether a registry's sampler runs.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
@@ -22,10 +25,11 @@ pub enum SamplerState {
     NotRunning,
     /// At least one sampler thread runs.
     Running,
-    /// The last sampler thread to end died of a panic that escaped its
-    /// tick's guard (its handle, when dropped, logs it; [`Sampler::stop`]
-    /// returns it). No sampling, trends, exports or total breaker until a
-    /// new sampler is started.
+    /// A sampler thread died of a panic that escaped its tick's guard (its
+    /// handle, when dropped, logs it; [`Sampler::stop`] returns it), and no
+    /// sampler runs: no sampling, trends, exports or total breaker until a
+    /// new one is started. (Reported until then, even if other samplers
+    /// ended normally since.)
     Died {
         /// The panic's message.
         message: String,
@@ -46,6 +50,7 @@ impl SamplerStatus {
         if self.running.load(Relaxed) > 0 {
             return SamplerState::Running;
         }
+        // Not running, and the last start's samplers all ended: died, or not.
         match &*self.died.lock() {
             Some(message) => SamplerState::Died {
                 message: message.clone(),
@@ -102,8 +107,8 @@ impl std::fmt::Debug for Sampler {
 
 impl Registry {
     /// Starts a thread that calls [`sample`](Self::sample) and
-    /// [`export_metrics`](Self::export_metrics) every `interval`, until the
-    /// returned handle is dropped.
+    /// [`export_metrics`](Self::export_metrics) every `interval` (at least
+    /// a millisecond), until the returned handle is dropped.
     ///
     /// A tick that panics (a `metrics` recorder that panics, say) is caught,
     /// logged, recorded as an event and counted in
@@ -118,9 +123,13 @@ impl Registry {
     ///
     /// When the thread cannot be spawned.
     pub fn start_sampler(&self, interval: Duration) -> std::io::Result<Sampler> {
+        // A zero interval would spin a core.
+        let interval = interval.max(MIN_INTERVAL);
         let (stop, stopped) = mpsc::channel::<()>();
         let registry = self.clone();
         let status = &self.inner.sampler;
+        // A new sampler: an earlier one's death is history now.
+        *status.died.lock() = None;
         status.running.fetch_add(1, Relaxed);
         let spawned = std::thread::Builder::new()
             .name("gomap-sampler".into())
@@ -131,13 +140,19 @@ impl Registry {
                     }
                 }));
                 let status = &registry.inner.sampler;
+                if let Err(payload) = &result {
+                    *status.died.lock() = Some(panic_message(&**payload));
+                }
+                let running = status.running.fetch_sub(1, Relaxed) - 1;
+                // The global recorder keeps the last value it was given: tell
+                // it no sampler runs, or a dead sampler would look alive.
+                let _ = catch_unwind(|| {
+                    metrics::gauge!(crate::export::SAMPLER_RUNNING)
+                        .set(f64::from(u8::from(running > 0)));
+                });
                 if let Err(payload) = result {
-                    *status.died.lock() = Some(panic_message(&*payload));
-                    status.running.fetch_sub(1, Relaxed);
                     resume_unwind(payload);
                 }
-                *status.died.lock() = None;
-                status.running.fetch_sub(1, Relaxed);
             });
         match spawned {
             Ok(thread) => Ok(Sampler {
@@ -160,7 +175,8 @@ impl Registry {
             return;
         };
         let message = panic_message(&*payload);
-        drop(payload);
+        // The payload is user data too: its drop must not unwind from here.
+        let _ = catch_unwind(AssertUnwindSafe(move || drop(payload)));
         self.inner.sampler.panics.fetch_add(1, Relaxed);
         tracing::error!(%message, "gomap: a sampler tick panicked (caught; sampling goes on)");
         self.inner

@@ -8,8 +8,11 @@
 //! - After a shard moves the totals it rechecks the level against the
 //!   totals as they are then, and again after each change it makes, so once
 //!   writes stop the level is the one the figures give.
-//! - User code never runs under a shard lock: orange's shrink and hook run
-//!   after the write that reached orange, once its lock is released.
+//! - User code never runs under a shard lock: a level change is only
+//!   recorded there; its report (log line, snapshot, event) and orange's
+//!   shrink and hook come after the write, once the lock is released (or at
+//!   the next write or sample, if the write panicked). Changes made by
+//!   racing shards may be reported in either order.
 //! - No path writes without governance: the map derefs to a [`ReadOnly`]
 //!   view.
 
@@ -18,19 +21,18 @@ use std::fmt;
 use std::hash::{BuildHasher, Hash};
 use std::ops::Deref;
 use std::panic::Location;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
 use gomap::hash_map::Entry;
 use gomap::{DefaultHashBuilder, HashMap, MemStats, ShrinkPolicy};
 use gomap_sync::sharded::{ReadAll, Ref, RefMut};
 use gomap_sync::ShardedMap;
-use parking_lot::Mutex;
 
 use crate::builder::ShardedBuilder;
 use crate::cell::{MapCell, MapReport};
 use crate::error::Refused;
-use crate::events::Event;
 use crate::figures::{AtomicFigures, AtomicMigrations, Figures, Migrations};
 use crate::level::Level;
 
@@ -47,10 +49,6 @@ struct ShardSlot {
 struct State {
     cell: Arc<MapCell>,
     slots: Box<[ShardSlot]>,
-    /// The level rose to orange under a shard lock: shrink once it is
-    /// released, then call the hook with the event of that rise.
-    orange_pending: AtomicBool,
-    orange_event: Mutex<Option<Event>>,
 }
 
 impl State {
@@ -77,7 +75,12 @@ impl State {
         }
     }
 
-    /// Moves the level until it is the one the totals give now.
+    /// Moves the level until it is the one the totals give now. Under a
+    /// shard's lock: the changes are reported (logged, recorded) after the
+    /// lock is released, by the write's `after_write` or the next sample.
+    /// The totals' deltas, the level's loads and its compare-and-swap are
+    /// sequentially consistent, so of two shards racing, the one that moves
+    /// the level last sees the other's delta and corrects the level.
     fn check_level(&self) {
         let Some(marks) = self.cell.watermarks else {
             return;
@@ -91,11 +94,7 @@ impl State {
             }
             match self.cell.move_level(from, to) {
                 Ok(()) => {
-                    let event = self.cell.level_changed(from, to, &figures);
-                    if to >= Level::Orange && from < Level::Orange {
-                        *self.orange_event.lock() = Some(event);
-                        self.orange_pending.store(true, Relaxed);
-                    }
+                    self.cell.defer_report(from, to, &figures);
                     from = to;
                 }
                 Err(now) => from = now,
@@ -107,7 +106,9 @@ impl State {
 /// A [`ShardedMap`] the registry knows: like [`Governed`](crate::Governed),
 /// for maps shared between threads. Every shard reports its figures under
 /// its own write lock (through [`ShardedMap::with_observer`]); the map's
-/// totals are kept by deltas, so no write takes another lock.
+/// totals are kept by atomic deltas, so no write takes another lock — but
+/// every write that changes `len` adds to one shared counter, a cache line
+/// all shards' writers touch.
 ///
 /// Reads go through [`ReadOnly`] (`GovernedSharded` derefs to it); writes
 /// go through the methods below. Orange's shrink and hook run after the
@@ -272,8 +273,6 @@ impl<K, V> GovernedSharded<K, V> {
             slots: (0..map.shard_amount())
                 .map(|_| ShardSlot::default())
                 .collect(),
-            orange_pending: AtomicBool::new(false),
-            orange_event: Mutex::new(None),
         });
         // The shards as built (`with_capacity` allocates); later figures
         // come from the observer.
@@ -351,12 +350,13 @@ impl<K, V, S> GovernedSharded<K, V, S> {
 }
 
 impl<K: Eq + Hash, V, S: BuildHasher> GovernedSharded<K, V, S> {
-    /// Orange's action, after the write that reached it; and the registry's
-    /// shrink request.
+    /// After a write, with no lock held: report the level changes its
+    /// shards made, take orange's action, honour the registry's shrink
+    /// request.
     #[inline]
     fn after_write(&self) {
         let cell = &self.state.cell;
-        if self.state.orange_pending.load(Relaxed) || cell.shrink_requested.load(Relaxed) {
+        if cell.owes_work() || cell.shrink_requested.load(Relaxed) {
             self.act();
         }
     }
@@ -365,18 +365,21 @@ impl<K: Eq + Hash, V, S: BuildHasher> GovernedSharded<K, V, S> {
     #[inline(never)]
     fn act(&self) {
         let cell = &self.state.cell;
-        let orange = self.state.orange_pending.swap(false, Relaxed);
+        cell.flush();
+        let orange = cell.take_orange();
         let requested = cell.shrink_requested.swap(false, Relaxed);
-        if !(orange || requested) {
+        if orange.is_none() && !requested {
             return;
         }
         // Each shard is observed as it shrinks: figures and level follow.
-        self.view.map.shrink_to_fit();
-        if orange {
-            let event = self.state.orange_event.lock().take();
-            if let Some(event) = event {
-                cell.call_hook(&event);
-            }
+        // A `Hash` that panics here does not skip the hook.
+        let shrunk = catch_unwind(AssertUnwindSafe(|| self.view.map.shrink_to_fit()));
+        cell.flush();
+        if let Some(event) = orange {
+            cell.call_hook(&event);
+        }
+        if let Err(panic) = shrunk {
+            resume_unwind(panic);
         }
     }
 

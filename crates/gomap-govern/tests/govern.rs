@@ -328,7 +328,7 @@ fn registry_total_watermarks_ask_every_map_to_shrink_and_refuse() {
     });
     let total_orange = Arc::new(AtomicUsize::new(0));
     let seen = total_orange.clone();
-    registry.on_total_orange(move |e| {
+    registry.on_total_orange(move |_, e| {
         assert_eq!(e.map, None);
         seen.fetch_add(1, Ordering::Relaxed);
     });

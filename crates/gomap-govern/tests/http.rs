@@ -113,3 +113,17 @@ fn a_server_drops_while_idle_and_its_port_is_free_again() {
     // Nothing listens there any more.
     assert!(std::net::TcpStream::connect(addr).is_err());
 }
+
+/// Binding a port already in use from inside an async runtime (say, a
+/// `#[tokio::main]` service) is an error, not a panic.
+#[test]
+fn a_port_in_use_is_an_error_even_inside_a_runtime() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let result = runtime.block_on(async { http::serve(&Registry::new(), addr).map(drop) });
+    assert!(result.is_err());
+}

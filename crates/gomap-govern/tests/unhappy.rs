@@ -273,10 +273,9 @@ fn hooks_may_call_the_registry() {
             total_watermarks: Some(Watermarks::entries(10, 20, 30).unwrap()),
             ..RegistryConfig::default()
         });
-        let inside = registry.clone();
         let calls = Arc::new(AtomicUsize::new(0));
         let seen = calls.clone();
-        registry.on_total_orange(move |_| {
+        registry.on_total_orange(move |inside, _| {
             inside.sample();
             let _ = (
                 inside.maps(),
@@ -315,7 +314,7 @@ fn a_panicking_total_hook_does_not_stop_the_sampler() {
         total_watermarks: Some(Watermarks::entries(10, 20, 30).unwrap()),
         ..RegistryConfig::default()
     });
-    registry.on_total_orange(|_| panic!("the total hook fails"));
+    registry.on_total_orange(|_, _| panic!("the total hook fails"));
     let mut map: Governed<u64, u64> = Governed::builder("m").registry(&registry).build();
     let sampler = registry.start_sampler(Duration::from_millis(1)).unwrap();
     assert_eq!(registry.health().sampler, SamplerState::Running);
@@ -363,4 +362,205 @@ fn a_map_under_orange_takes_new_keys_on_its_next_write() {
     map.shrink_to_fit();
     assert_eq!(map.level(), Level::Green);
     assert!(map.try_insert(1_000_000, 0).is_ok());
+}
+
+/// Whatever the total hook captures is dropped with the registry: it is
+/// handed the registry rather than holding it (which would keep both alive).
+#[test]
+fn a_registry_with_a_total_hook_is_freed() {
+    struct Sentinel(Arc<AtomicUsize>);
+    impl Drop for Sentinel {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Relaxed);
+        }
+    }
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let registry = Registry::new();
+    let sentinel = Sentinel(dropped.clone());
+    registry.on_total_orange(move |registry, _| {
+        let _ = (&sentinel, registry.maps());
+    });
+    let map: Governed<u64, u64> = Governed::builder("m").registry(&registry).build();
+    drop(map);
+    drop(registry);
+    assert_eq!(
+        dropped.load(Relaxed),
+        1,
+        "the hook (and the registry) leaked"
+    );
+}
+
+/// A key whose `Hash` panics on the n-th call from when it is armed.
+#[derive(PartialEq, Eq)]
+struct Touchy(u64);
+
+static HASHES_LEFT: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(-1);
+
+impl std::hash::Hash for Touchy {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        if HASHES_LEFT.fetch_sub(1, Relaxed) == 1 {
+            panic!("hash fails during the shrink");
+        }
+        self.0.hash(state);
+    }
+}
+
+/// Orange's shrink rehashes keys; when that panics, the hook still runs,
+/// the figures and level follow the map, and the panic reaches the caller.
+#[test]
+fn a_hash_that_panics_in_orange_shrink_does_not_skip_the_hook() {
+    let registry = Registry::new();
+    let hooks = Arc::new(AtomicUsize::new(0));
+    let seen = hooks.clone();
+    let marks = Watermarks::bytes(64 << 10, 128 << 10, 256 << 10).unwrap();
+    let mut map: Governed<Touchy, u64> = Governed::builder("touchy")
+        .registry(&registry)
+        .watermarks(marks)
+        .capacity(100_000)
+        .on_orange(move |_| {
+            seen.fetch_add(1, Relaxed);
+        })
+        .build();
+    // The insert hashes once; the shrink that orange starts hashes again.
+    HASHES_LEFT.store(2, Relaxed);
+    let result = catch_unwind(AssertUnwindSafe(|| map.insert(Touchy(1), 1)));
+    HASHES_LEFT.store(-1, Relaxed);
+    assert!(result.is_err(), "the shrink's panic reaches the caller");
+    assert_eq!(hooks.load(Relaxed), 1, "the hook ran all the same");
+    let figures = map.report().figures;
+    assert_eq!(figures.len, map.len() as u64);
+    assert_eq!(
+        figures.allocated_bytes,
+        map.mem_stats().allocated_bytes as u64
+    );
+    assert!(level_allowed(marks, map.level(), figures.allocated_bytes));
+    // The map is usable and governed on.
+    map.shrink_to_fit();
+    assert!(level_allowed(
+        marks,
+        map.level(),
+        map.report().figures.allocated_bytes
+    ));
+}
+
+/// Two threads inserting and removing around the watermarks of one
+/// sharded map: once they stop, the level is one the figures allow, and
+/// the breaker is open whenever the map is under orange.
+#[test]
+fn sharded_levels_settle_on_the_figures_after_racing_writes() {
+    let registry = Registry::new();
+    let marks = Watermarks::entries(1_000, 2_000, 3_000).unwrap();
+    let map: GovernedSharded<u64, u64> = GovernedSharded::builder("race")
+        .registry(&registry)
+        .watermarks(marks)
+        .shard_amount(4)
+        .build();
+    for round in 0..20u64 {
+        std::thread::scope(|s| {
+            for t in 0..2u64 {
+                let map = &map;
+                s.spawn(move || {
+                    let base = t << 40;
+                    // Up through red, then down to a round-dependent level.
+                    for i in 0..1_600 {
+                        map.insert(base | i, i);
+                    }
+                    for i in 0..(1_600 - round * 75) {
+                        map.remove(&(base | i));
+                    }
+                });
+            }
+        });
+        let len = map.report().figures.len;
+        assert_eq!(len, map.len() as u64);
+        assert!(
+            level_allowed(marks, map.level(), len),
+            "round {round}: level {} with {len} entries",
+            map.level()
+        );
+        if len < 2_000 {
+            assert!(map.try_insert(u64::MAX, 0).is_ok(), "round {round}");
+            map.remove(&u64::MAX);
+        }
+        map.retain(|_, _| false);
+        assert_eq!(map.level(), Level::Green);
+    }
+}
+
+/// A `tracing` subscriber that panics on every event.
+struct PanickingLogger;
+
+impl tracing::Subscriber for PanickingLogger {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, _: &tracing::Event<'_>) {
+        if !std::thread::panicking() {
+            panic!("the logger fails");
+        }
+        // Logging while a panic unwinds would abort the process: the
+        // test would never get here, so fail loudly in a way it notices.
+        std::process::abort();
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+/// No log line is written while a panic unwinds through a write (a
+/// subscriber that panics there would abort the process): the level moves
+/// at once, its report waits for the next write.
+#[test]
+fn no_log_line_while_a_write_unwinds() {
+    let registry = Registry::new();
+    let marks = Watermarks::entries(10, 20, 30).unwrap();
+    let mut map: Governed<u64, u64> = Governed::builder("m")
+        .registry(&registry)
+        .watermarks(marks)
+        .build();
+    let sharded: GovernedSharded<u64, u64> = GovernedSharded::builder("s")
+        .registry(&registry)
+        .watermarks(marks)
+        .build();
+    map.extend((0..9).map(|k| (k, k)));
+    for k in 0..9 {
+        sharded.insert(k, k);
+    }
+    tracing::subscriber::with_default(PanickingLogger, || {
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            map.update(9, |entry| {
+                entry.or_insert(9);
+                panic!("after inserting");
+            })
+        }));
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            sharded.update(9, |entry| {
+                entry.or_insert(9);
+                panic!("after inserting");
+            })
+        }));
+    });
+    assert_eq!(
+        (map.level(), sharded.level()),
+        (Level::Yellow, Level::Yellow)
+    );
+    // Reported by the next write.
+    map.insert(100, 100);
+    sharded.insert(100, 100);
+    let rises: Vec<_> = registry
+        .events()
+        .iter()
+        .filter_map(|e| Some((e.map.clone()?, e.level_change()?)))
+        .collect();
+    assert_eq!(
+        rises,
+        [
+            ("m".to_string(), (Level::Green, Level::Yellow)),
+            ("s".to_string(), (Level::Green, Level::Yellow)),
+        ]
+    );
 }

@@ -166,7 +166,11 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// locking anything itself. (gomap-govern's `GovernedSharded` is built
     /// on this.) It is also called when a write panics in user code
     /// (`Hash`, `Eq`, `Drop`, an `update` or `retain` closure), as the panic
-    /// unwinds through the shard's lock, so it sees every change. It must be
+    /// unwinds through the shard's lock, so it sees every change to a
+    /// shard's entries and table made through `&self`. (Not observed: a
+    /// value changed through [`get_mut`](Self::get_mut)'s guard, which moves
+    /// no figure; `set_shrink_policy`; and writes through `&mut self`
+    /// — `Extend` of an owned map — whose panics skip it.) It must be
     /// quick, must not call the map, and must not panic (a panic while
     /// unwinding aborts the process). A clone of the map has no observer.
     ///
