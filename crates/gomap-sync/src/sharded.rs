@@ -167,10 +167,10 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// on this.) It is also called when a write panics in user code
     /// (`Hash`, `Eq`, `Drop`, an `update` or `retain` closure), as the panic
     /// unwinds through the shard's lock, so it sees every change to a
-    /// shard's entries and table made through `&self`. (Not observed: a
-    /// value changed through [`get_mut`](Self::get_mut)'s guard, which moves
-    /// no figure; `set_shrink_policy`; and writes through `&mut self`
-    /// — `Extend` of an owned map — whose panics skip it.) It must be
+    /// shard's entries and table made through `&self` (a
+    /// [`get_mut`](Self::get_mut) guard, once released, included). (Not
+    /// observed: `set_shrink_policy`; and writes through `&mut self` —
+    /// `Extend` of an owned map — whose panics skip it.) It must be
     /// quick, must not call the map, and must not panic (a panic while
     /// unwinding aborts the process). A clone of the map has no observer.
     ///
@@ -341,6 +341,26 @@ impl<K, V, S> ShardedMap<K, V, S> {
         }
     }
 
+    /// Keep, in every shard, the bytes keys and values own on the heap (see
+    /// `gomap::HashMap::track_owned_bytes`): `mem_stats().owned_bytes` sums
+    /// them, and the observer sees them move. A value changed through
+    /// [`update`](Self::update) or [`get_mut`](Self::get_mut) is measured
+    /// again when that write ends.
+    ///
+    /// ```
+    /// let map: gomap_sync::ShardedMap<u32, Vec<u8>> = gomap_sync::ShardedMap::new();
+    /// map.track_owned_bytes(|_| 0, Vec::capacity);
+    /// map.insert(1, Vec::with_capacity(100));
+    /// map.update(1, |e| e.or_default().reserve_exact(400));
+    /// assert!(map.mem_stats().owned_bytes >= 400);
+    /// ```
+    pub fn track_owned_bytes(&self, key_bytes: fn(&K) -> usize, value_bytes: fn(&V) -> usize) {
+        for i in 0..self.shards.len() {
+            self.write_shard(i)
+                .track_owned_bytes(key_bytes, value_bytes);
+        }
+    }
+
     /// Keeps only the entries for which `f` returns `true`, shard by shard
     /// (each under its write lock while `f` runs on its entries).
     pub fn retain(&self, mut f: impl FnMut(&K, &mut V) -> bool) {
@@ -369,6 +389,7 @@ pub(crate) fn sum_stats(shards: &[MemStats]) -> MemStats {
         bucket_size: shards.first().map_or(0, |s| s.bucket_size),
         allocated_bytes: 0,
         payload_bytes: 0,
+        owned_bytes: 0,
         migration: None,
     };
     let mut largest = 0;
@@ -379,6 +400,7 @@ pub(crate) fn sum_stats(shards: &[MemStats]) -> MemStats {
         sum.overflow_buckets += s.overflow_buckets;
         sum.allocated_bytes += s.allocated_bytes;
         sum.payload_bytes += s.payload_bytes;
+        sum.owned_bytes += s.owned_bytes;
         if let Some(m) = s.migration {
             let total = sum.migration.get_or_insert(Migration {
                 kind: m.kind,
@@ -546,9 +568,31 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        WriteGuard::try_map(self.shard_of(key).write(), |shard| shard.get_mut(key))
+        let index = self.index_of(key);
+        WriteGuard::try_map(self.shards[index].0.write(), |shard| shard.get_mut(key))
             .ok()
-            .map(RefMut)
+            .map(|guard| RefMut {
+                guard: Some(guard),
+                map: self,
+                index,
+            })
+    }
+}
+
+/// Tells a map's observer about one shard again (for [`RefMut`], which
+/// does not know the map's key and hasher types).
+#[cfg(not(loom))]
+trait Reobserve {
+    fn reobserve(&self, index: usize);
+}
+
+#[cfg(not(loom))]
+impl<K, V, S> Reobserve for ShardedMap<K, V, S> {
+    fn reobserve(&self, index: usize) {
+        if self.observer.is_some() {
+            let shard = self.shards[index].0.write();
+            self.observe(index, &shard);
+        }
     }
 }
 
@@ -600,22 +644,40 @@ impl<V: fmt::Debug> fmt::Debug for Ref<'_, V> {
     }
 }
 
-/// A value of a [`ShardedMap`] behind its shard's write lock.
+/// A value of a [`ShardedMap`] behind its shard's write lock. When it is
+/// dropped, the map's observer (if any) is told about the shard again,
+/// under its lock: a value that grew in place is seen (its owned bytes,
+/// when the map keeps them).
 #[cfg(not(loom))]
-pub struct RefMut<'a, V>(parking_lot::MappedRwLockWriteGuard<'a, V>);
+pub struct RefMut<'a, V> {
+    /// `Some` until dropped.
+    guard: Option<parking_lot::MappedRwLockWriteGuard<'a, V>>,
+    map: &'a dyn Reobserve,
+    index: usize,
+}
 
 #[cfg(not(loom))]
 impl<V> Deref for RefMut<'_, V> {
     type Target = V;
     fn deref(&self) -> &V {
-        &self.0
+        self.guard.as_ref().expect("a live guard")
     }
 }
 
 #[cfg(not(loom))]
 impl<V> DerefMut for RefMut<'_, V> {
     fn deref_mut(&mut self) -> &mut V {
-        &mut self.0
+        self.guard.as_mut().expect("a live guard")
+    }
+}
+
+#[cfg(not(loom))]
+impl<V> Drop for RefMut<'_, V> {
+    fn drop(&mut self) {
+        // Release the shard, then take it again to observe it: the mapped
+        // guard no longer reaches the shard itself.
+        drop(self.guard.take());
+        self.map.reobserve(self.index);
     }
 }
 

@@ -69,6 +69,8 @@
 
 #![warn(missing_docs)]
 
+#[cfg(feature = "get-size2")]
+mod get_size;
 mod map;
 mod raw;
 mod set;
@@ -170,6 +172,12 @@ pub struct MemStats {
     pub allocated_bytes: usize,
     /// `len * (size_of::<K>() + size_of::<V>())`.
     pub payload_bytes: usize,
+    /// Bytes the keys and values own on the heap (a `String`'s text, a
+    /// `Vec`'s buffer), when the map measures them
+    /// ([`HashMap::track_owned_bytes`]); 0 otherwise. Not part of
+    /// `allocated_bytes`, which is the table's own memory: the two add up
+    /// to everything the map and its contents hold.
+    pub owned_bytes: usize,
     /// The running migration, if any.
     pub migration: Option<Migration>,
 }

@@ -124,6 +124,24 @@ impl<T, S, A: Allocator> HashSet<T, S, A> {
         self.map.reset();
     }
 
+    /// Keep the bytes the elements own on the heap, measured by `bytes`
+    /// (see [`HashMap::track_owned_bytes`]).
+    ///
+    /// ```
+    /// let mut names: gomap::HashSet<String> = gomap::HashSet::new();
+    /// names.track_owned_bytes(String::capacity);
+    /// names.insert("x".repeat(64));
+    /// assert_eq!(names.owned_bytes(), Some(64));
+    /// ```
+    pub fn track_owned_bytes(&mut self, bytes: fn(&T) -> usize) {
+        self.map.track_owned_bytes(bytes, |_| 0);
+    }
+
+    /// The bytes the elements own now, if the set keeps them.
+    pub fn owned_bytes(&self) -> Option<usize> {
+        self.map.owned_bytes()
+    }
+
     /// The set's memory, exactly ([`HashMap::mem_stats`]).
     pub fn mem_stats(&self) -> MemStats {
         self.map.mem_stats()

@@ -6,7 +6,7 @@ mod iter;
 pub use entry::{Entry, OccupiedEntry, VacantEntry};
 pub use iter::{Drain, IntoIter, IntoKeys, IntoValues, Iter, IterMut, Keys, Values, ValuesMut};
 
-use crate::raw::{RawEntry, RawTable};
+use crate::raw::{Measure, RawEntry, RawTable};
 use crate::{DefaultHashBuilder, MemStats, MigrationKind, ShrinkPolicy, TryReserveError};
 use allocator_api2::alloc::{Allocator, Global};
 use core::borrow::Borrow;
@@ -178,6 +178,74 @@ impl<K, V, S, A: Allocator> HashMap<K, V, S, A> {
     #[inline]
     pub fn mem_stats(&self) -> MemStats {
         self.table.mem_stats()
+    }
+
+    /// Keep, from now on, the bytes keys and values own on the heap (a
+    /// `String`'s text, a `Vec`'s buffer): `key_bytes` and `value_bytes`
+    /// measure one key or value (their heap bytes only; the table counts
+    /// `size_of`). The figure — [`owned_bytes`](Self::owned_bytes), and
+    /// `mem_stats().owned_bytes` — is kept exact on every write at O(1)
+    /// (measuring what the write adds or takes out), and entries are
+    /// measured once now.
+    ///
+    /// A value handed out as `&mut V` (`get_mut`, `iter_mut`, `values_mut`,
+    /// the entry API, `retain`) is measured again once that borrow has
+    /// ended, so a `Vec` that grows in place is counted. The one thing it
+    /// cannot see is a change made through interior mutability (a `RefCell`
+    /// or `Mutex` inside a value) without a `&mut` from the map: that value
+    /// counts at its size when last measured. Plain `fn`s keep the map
+    /// `Send`/`Sync` and cost one indirect call per measure; with the
+    /// `get-size2` feature, [`track_owned_bytes_get_size`](Self::track_owned_bytes_get_size)
+    /// measures with `GetSize`. A measuring function that panics leaves the
+    /// map consistent: the write it measured for is not made, or the value
+    /// counts at its size when last measured.
+    ///
+    /// ```
+    /// let mut cache: gomap::HashMap<u64, Vec<u8>> = gomap::HashMap::new();
+    /// cache.track_owned_bytes(|_| 0, |v| v.capacity());
+    /// cache.insert(1, Vec::with_capacity(1000));
+    /// cache.get_mut(&1).unwrap().reserve_exact(3000);
+    /// assert!(cache.owned_bytes() >= Some(3000));
+    /// cache.remove(&1);
+    /// assert_eq!(cache.mem_stats().owned_bytes, 0);
+    /// ```
+    pub fn track_owned_bytes(&mut self, key_bytes: fn(&K) -> usize, value_bytes: fn(&V) -> usize) {
+        self.table.track_owned(Measure {
+            key: key_bytes,
+            value: value_bytes,
+        });
+    }
+
+    /// Builder-style [`track_owned_bytes`](Self::track_owned_bytes).
+    pub fn with_owned_bytes(
+        mut self,
+        key_bytes: fn(&K) -> usize,
+        value_bytes: fn(&V) -> usize,
+    ) -> Self {
+        self.track_owned_bytes(key_bytes, value_bytes);
+        self
+    }
+
+    /// [`track_owned_bytes`](Self::track_owned_bytes) with get-size2's
+    /// `GetSize::get_heap_size` for keys and values (feature `get-size2`).
+    #[cfg(feature = "get-size2")]
+    pub fn track_owned_bytes_get_size(&mut self)
+    where
+        K: get_size2::GetSize,
+        V: get_size2::GetSize,
+    {
+        self.track_owned_bytes(K::get_heap_size, V::get_heap_size);
+    }
+
+    /// Stop keeping owned bytes.
+    pub fn untrack_owned_bytes(&mut self) {
+        self.table.untrack_owned();
+    }
+
+    /// The bytes keys and values own now, if the map keeps them (see
+    /// [`track_owned_bytes`](Self::track_owned_bytes)).
+    pub fn owned_bytes(&self) -> Option<usize> {
+        self.table.owned_bytes()
     }
 
     /// How many migrations of each kind this map has started since it was

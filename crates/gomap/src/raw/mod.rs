@@ -121,6 +121,7 @@
 
 mod group;
 mod iter;
+mod owned;
 
 pub(crate) use iter::{RawDrain, RawIntoIter, RawIter, RawIterMut};
 
@@ -132,6 +133,8 @@ use core::marker::PhantomData;
 use core::mem::{self, align_of, size_of};
 use core::ptr::{self, NonNull};
 use group::Group;
+pub(crate) use owned::Measure;
+use owned::{Lent, Owned};
 
 /// Slots per bucket.
 pub(crate) const BUCKET_SLOTS: usize = 8;
@@ -494,17 +497,22 @@ pub(crate) struct RawTable<K, V, A: Allocator> {
     /// `&self` helpers that call the allocator can count; every such call
     /// happens under `&mut self` further up (see the `Sync` impl).
     allocator_calls: Cell<u64>,
+    /// The bytes keys and values own, when the map measures them (see
+    /// `owned.rs`, and its invariant on the lent value).
+    owned: Option<Owned<K, V>>,
     alloc: A,
     marker: PhantomData<(K, V)>,
 }
 
-// SAFETY: the table owns its keys, values and allocations, like a `Vec`.
+// SAFETY: the table owns its keys, values and allocations, like a `Vec`;
+// the lent value `owned` may point at is one of its own values.
 unsafe impl<K: Send, V: Send, A: Allocator + Send> Send for RawTable<K, V, A> {}
 // SAFETY: `&RawTable` only hands out shared references to keys and values.
 // Its one interior-mutable field, the `allocator_calls` cell, is written only
 // by the helpers that call the allocator, and those run only inside methods
 // that hold `&mut RawTable` (lookups, iteration and stats never allocate):
-// two threads sharing `&RawTable` never write it, so it cannot race.
+// two threads sharing `&RawTable` never write it, so it cannot race. The
+// lent value `owned` may point at is only read through `&RawTable`.
 unsafe impl<K: Sync, V: Sync, A: Allocator + Sync> Sync for RawTable<K, V, A> {}
 
 /// The tophash of `hash`: its top byte, kept clear of the markers. (Go adds
@@ -598,6 +606,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
             started: [0; 3],
             shrink_armed: false,
             allocator_calls: Cell::new(0),
+            owned: None,
             alloc,
             marker: PhantomData,
         }
@@ -666,6 +675,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
             bucket_size: 2 * size_of::<u64>() + Shape::<K, V>::BODY_SIZE,
             allocated_bytes: self.current.bytes::<K, V>() + self.overflow * overflow_bytes,
             payload_bytes: self.len * (size_of::<K>() + size_of::<V>()),
+            owned_bytes: self.owned_bytes().unwrap_or(0),
             migration: None,
         };
         if let Some(m) = &self.migration {
@@ -679,6 +689,134 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
             });
         }
         stats
+    }
+
+    // ----- owned bytes (see `owned.rs`) ---------------------------------
+
+    /// Keeps owned bytes from now on, measuring every entry now (if that
+    /// panics, the table keeps none and is unchanged).
+    pub(crate) fn track_owned(&mut self, measure: Measure<K, V>) {
+        self.owned = None;
+        let bytes = self.iter().map(|(k, v)| measure.entry(k, v)).sum();
+        self.owned = Some(Owned::new(measure, bytes));
+    }
+
+    /// Stops keeping owned bytes.
+    pub(crate) fn untrack_owned(&mut self) {
+        self.owned = None;
+    }
+
+    /// The owned bytes now (a lent value measured again), or `None` when
+    /// they are not kept.
+    pub(crate) fn owned_bytes(&self) -> Option<usize> {
+        let owned = self.owned.as_ref()?;
+        Some(match owned.lent {
+            Lent::None => owned.bytes,
+            Lent::One { value, before } => {
+                // SAFETY: `owned.rs`'s invariant: a live value of this
+                // table; `&self` means no `&mut` to it is alive.
+                let now = (owned.measure.value)(unsafe { value.as_ref() });
+                (owned.bytes + now).saturating_sub(before)
+            }
+            Lent::All => self.iter().map(|(k, v)| owned.measure.entry(k, v)).sum(),
+        })
+    }
+
+    /// Measures the lent value(s) again: the first thing every method that
+    /// may move or drop an entry does (and every lend).
+    #[inline]
+    fn settle(&mut self) {
+        if let Some(owned) = &self.owned {
+            if !matches!(owned.lent, Lent::None) {
+                self.settle_lent();
+            }
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn settle_lent(&mut self) {
+        // Forget the loan first: a measure that panics leaves the value
+        // counted at its size when lent, and the table usable.
+        let now = self.owned_bytes();
+        if let (Some(owned), Some(now)) = (&mut self.owned, now) {
+            owned.lent = Lent::None;
+            owned.bytes = now;
+        }
+    }
+
+    /// `value` is about to be handed out as `&mut V`: remember it and its
+    /// size now.
+    ///
+    /// # Safety
+    /// `value` is a live value of this table, not borrowed now.
+    #[inline]
+    unsafe fn lend(&mut self, value: *mut V) {
+        if self.owned.is_some() {
+            // SAFETY: the caller's.
+            unsafe { self.lend_slow(value) };
+        }
+    }
+
+    /// # Safety
+    /// As [`lend`](Self::lend).
+    #[cold]
+    #[inline(never)]
+    unsafe fn lend_slow(&mut self, value: *mut V) {
+        self.settle();
+        let Some(owned) = &mut self.owned else {
+            return;
+        };
+        let Some(value) = NonNull::new(value) else {
+            return;
+        };
+        // SAFETY: the caller's: a live value of this table, not borrowed yet.
+        let before = (owned.measure.value)(unsafe { value.as_ref() });
+        owned.lent = Lent::One { value, before };
+    }
+
+    /// Every value is about to be handed out mutably (`iter_mut`): measure
+    /// them all at the next settle.
+    fn lend_all(&mut self) {
+        self.settle();
+        if let Some(owned) = &mut self.owned {
+            owned.lent = Lent::All;
+        }
+    }
+
+    /// An entry about to be placed: its bytes count from now (measured
+    /// before anything moves; a measure that panics changes nothing).
+    #[inline]
+    fn count_new(&mut self, key: &K, value: &V) {
+        if let Some(owned) = &mut self.owned {
+            owned.bytes += owned.measure.entry(key, value);
+        }
+    }
+
+    /// The entry at `slot` of `bucket` is about to be taken out: its bytes
+    /// stop counting (measured in place, before anything moves).
+    ///
+    /// # Safety
+    /// The slot is full, in a live bucket of this table.
+    #[inline]
+    unsafe fn count_gone(&mut self, bucket: Bucket, slot: usize) {
+        if let Some(owned) = &mut self.owned {
+            // SAFETY: the caller's.
+            let bytes = unsafe {
+                owned
+                    .measure
+                    .entry(&*bucket.key::<K, V>(slot), &*bucket.value::<K, V>(slot))
+            };
+            owned.bytes = owned.bytes.saturating_sub(bytes);
+        }
+    }
+
+    /// Every entry is about to go (`clear`, `reset`, `drain`).
+    fn count_all_gone(&mut self) {
+        if let Some(owned) = &mut self.owned {
+            owned.bytes = 0;
+            owned.lent = Lent::None;
+        }
     }
 
     // ----- allocation -------------------------------------------------
@@ -844,9 +982,15 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
         hash: u64,
         eq: impl FnMut(&K) -> bool,
     ) -> Option<(&K, &mut V)> {
+        self.settle();
         let (bucket, slot) = self.find(hash, eq)?;
-        // SAFETY: a full slot of a live bucket, borrowed through `&mut self`.
-        unsafe { Some((&*bucket.key::<K, V>(slot), &mut *bucket.value::<K, V>(slot))) }
+        // SAFETY: a full slot of a live bucket, borrowed through `&mut self`;
+        // lent before the `&mut` to it is made.
+        unsafe {
+            let value = bucket.value::<K, V>(slot);
+            self.lend(value);
+            Some((&*bucket.key::<K, V>(slot), &mut *value))
+        }
     }
 
     // ----- writes -----------------------------------------------------
@@ -864,6 +1008,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
         mut eq: impl FnMut(&K) -> bool,
         hasher: impl Fn(&K) -> u64,
     ) -> RawEntry<'_, K, V, A> {
+        self.settle();
         if self.migration.is_some() {
             if let Some((head, bucket, slot)) = self.entry_while_migrating(hash, &mut eq, &hasher) {
                 return RawEntry::Occupied(RawOccupied {
@@ -905,6 +1050,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
         mut eq: impl FnMut(&K) -> bool,
         hasher: impl Fn(&K) -> u64,
     ) -> Option<(K, V)> {
+        self.settle();
         if self.migration.is_some() {
             if let Some(entry) = self.remove_while_migrating(hash, &mut eq, &hasher) {
                 return Some(entry);
@@ -915,6 +1061,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
         // found slot is full and in that chain.
         unsafe {
             let (bucket, slot) = search_chain::<K, V, false>(head, tophash(hash), &mut eq).ok()?;
+            self.count_gone(bucket, slot);
             Some(self.remove_at(head, bucket, slot))
         }
     }
@@ -951,7 +1098,10 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
     ) -> Option<(K, V)> {
         let (head, bucket, slot) = self.entry_while_migrating(hash, eq, hasher)?;
         // SAFETY: a full slot of a live old chain, found just now.
-        Some(unsafe { self.remove_from_old(head, bucket, slot) })
+        unsafe {
+            self.count_gone(bucket, slot);
+            Some(self.remove_from_old(head, bucket, slot))
+        }
     }
 
     /// Take an entry out of a live chain of the old array, freeing its
@@ -986,6 +1136,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
         hasher: &impl Fn(&K) -> u64,
         mut free: Option<(Bucket, usize)>,
     ) -> (Bucket, usize) {
+        self.count_new(&key, &value);
         if !self.current.allocated {
             self.current = self
                 .allocate_array(self.min_log2, 1 << self.min_log2)
@@ -1302,6 +1453,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
 
     /// Complete a running migration now.
     pub(crate) fn finish_migration(&mut self, hasher: impl Fn(&K) -> u64) {
+        self.settle();
         while self.migration.is_some() {
             self.evacuate_next(&hasher);
         }
@@ -1319,6 +1471,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
         floor: bool,
         hasher: impl Fn(&K) -> u64,
     ) -> Result<(), TryReserveError> {
+        self.settle();
         let wanted = self
             .len
             .checked_add(additional)
@@ -1404,6 +1557,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
     /// Overflow buckets and a migration's old array are freed.
     pub(crate) fn clear(&mut self) {
         self.shrink_armed = true;
+        self.count_all_gone();
         self.drop_entries();
         self.free_overflow_and_old();
         if self.current.allocated {
@@ -1427,6 +1581,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
 
     /// Drop every entry and free every byte now (Go's `m = make(...)`).
     pub(crate) fn reset(&mut self) {
+        self.count_all_gone();
         self.drop_entries();
         self.free_all();
         self.min_log2 = 0;
@@ -1518,6 +1673,9 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
     /// (no migration work); gives back emptied overflow buckets and may
     /// start a shrink.
     pub(crate) fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
+        // `keep` sees every value mutably: measure them all again after it
+        // (also if it panics: the next settle does).
+        self.lend_all();
         self.shrink_armed = true;
         if self.migration.is_some() {
             self.retain_array(true, &mut keep);
@@ -1526,6 +1684,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
         if self.migration.is_none() && self.current.allocated {
             self.start_migration_if_due(self.len);
         }
+        self.settle();
     }
 
     /// The old (`in_old`) or current array, as a copy of its pointers.
@@ -1579,10 +1738,12 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
     }
 
     pub(crate) fn iter_mut(&mut self) -> RawIterMut<'_, K, V> {
+        self.lend_all();
         RawIterMut::new(self)
     }
 
     pub(crate) fn drain(&mut self) -> RawDrain<'_, K, V, A> {
+        self.count_all_gone();
         RawDrain::new(self)
     }
 
@@ -1658,6 +1819,10 @@ impl<K: Clone, V: Clone, A: Allocator + Clone> Clone for RawTable<K, V, A> {
         copy.started = self.started;
         copy.shrink_armed = self.shrink_armed;
         copy.allocator_calls = Cell::new(self.allocator_calls());
+        copy.owned = self
+            .owned
+            .as_ref()
+            .map(|o| Owned::new(o.measure, self.owned_bytes().unwrap_or(0)));
         if !self.current.allocated {
             return copy;
         }
@@ -1761,17 +1926,32 @@ impl<'a, K, V, A: Allocator> RawOccupied<'a, K, V, A> {
     }
 
     pub(crate) fn get_mut(&mut self) -> &mut V {
-        // SAFETY: as in `key`, with the table borrowed mutably.
-        unsafe { &mut *self.bucket.value::<K, V>(self.slot) }
+        // SAFETY: as in `key`, with the table borrowed mutably; lent before
+        // the `&mut` to it is made.
+        unsafe {
+            let value = self.bucket.value::<K, V>(self.slot);
+            self.table.lend(value);
+            &mut *value
+        }
     }
 
     pub(crate) fn into_mut(self) -> &'a mut V {
         // SAFETY: as in `get_mut`, for the whole borrow.
-        unsafe { &mut *self.bucket.value::<K, V>(self.slot) }
+        unsafe {
+            let value = self.bucket.value::<K, V>(self.slot);
+            self.table.lend(value);
+            &mut *value
+        }
     }
 
     /// Swap in a new key (for `HashSet::replace` and `Entry::insert_entry`).
     pub(crate) fn replace_key(&mut self, key: K) -> K {
+        if let Some(owned) = &mut self.table.owned {
+            // SAFETY: as in `key`.
+            let old = (owned.measure.key)(unsafe { &*self.bucket.key::<K, V>(self.slot) });
+            let new = (owned.measure.key)(&key);
+            owned.bytes = (owned.bytes + new).saturating_sub(old);
+        }
         // SAFETY: as in `get_mut`; the caller's key is equal, so the slot
         // and tophash stay right.
         unsafe { ptr::replace(self.bucket.key::<K, V>(self.slot), key) }
@@ -1779,9 +1959,12 @@ impl<'a, K, V, A: Allocator> RawOccupied<'a, K, V, A> {
 
     #[inline]
     pub(crate) fn remove(self) -> (K, V) {
+        // A lent value (this one, through `get_mut`) is measured first.
+        self.table.settle();
         // SAFETY: the slot is full, in the live chain at `head`, of the
         // array `in_old` names; the table was borrowed since it was found.
         unsafe {
+            self.table.count_gone(self.bucket, self.slot);
             if self.in_old {
                 self.table
                     .remove_from_old(self.head, self.bucket, self.slot)
@@ -1798,8 +1981,13 @@ impl<'a, K, V, A: Allocator> RawVacant<'a, K, V, A> {
         let (bucket, slot) = self
             .table
             .insert_new(self.hash, key, value, &hasher, self.free);
-        // SAFETY: just written; the table stays borrowed for 'a.
-        unsafe { (&*bucket.key::<K, V>(slot), &mut *bucket.value::<K, V>(slot)) }
+        // SAFETY: just written; the table stays borrowed for 'a; lent
+        // before the `&mut` to it is made.
+        unsafe {
+            let value = bucket.value::<K, V>(slot);
+            self.table.lend(value);
+            (&*bucket.key::<K, V>(slot), &mut *value)
+        }
     }
 
     /// Insert and keep the entry borrowed as occupied.
