@@ -113,12 +113,8 @@ impl<'r> Builder<'r> {
     #[track_caller]
     pub fn build_with_hasher<K, V, S: BuildHasher>(self, hasher: S) -> Governed<K, V, S> {
         let capacity = self.settings.capacity;
-        let entries = self
-            .settings
-            .watermarks
-            .is_some_and(|w| w.measure() == crate::Measure::Entries);
         let cell = self.settings.register("map", Location::caller());
-        Governed::with_cell(cell, capacity, hasher, entries)
+        Governed::with_cell(cell, capacity, hasher)
     }
 }
 

@@ -16,6 +16,7 @@
 //! |---|---|---|---|
 //! | `gomap_map_entries` | gauge | count | entries (`len`) |
 //! | `gomap_map_allocated_bytes` | gauge | bytes | every byte the map's table holds |
+//! | `gomap_map_owned_bytes` | gauge | bytes | bytes its keys and values own, when the map measures them (else 0) |
 //! | `gomap_map_buckets` | gauge | count | buckets of the current array(s) |
 //! | `gomap_map_old_buckets` | gauge | count | buckets of the array(s) being migrated from |
 //! | `gomap_map_overflow_buckets` | gauge | count | overflow buckets |
@@ -27,6 +28,7 @@
 //! | `gomap_map_level` | gauge | count | 0 green, 1 yellow, 2 orange, 3 red |
 //! | `gomap_map_watermark_bytes{level}` | gauge | bytes | the map's watermarks, if they are in bytes; `level` is `yellow`, `orange` or `red` |
 //! | `gomap_map_watermark_entries{level}` | gauge | count | the map's watermarks, if they are in entries |
+//! | `gomap_map_watermark_total_bytes{level}` | gauge | bytes | the map's watermarks, if they are on table plus owned bytes |
 //! | `gomap_map_suspected_leak` | gauge | count | 1 when the entries only grew over the sampler's window, else 0 |
 //!
 //! For the registry (no labels, except where shown):
@@ -35,10 +37,12 @@
 //! |---|---|---|---|
 //! | `gomap_registry_maps` | gauge | count | live governed maps |
 //! | `gomap_registry_entries` | gauge | count | entries in all of them |
-//! | `gomap_registry_allocated_bytes` | gauge | bytes | bytes all of them hold |
+//! | `gomap_registry_allocated_bytes` | gauge | bytes | bytes all of their tables hold |
+//! | `gomap_registry_owned_bytes` | gauge | bytes | bytes their keys and values own |
 //! | `gomap_registry_level` | gauge | count | the total's level, 0 to 3 |
 //! | `gomap_registry_watermark_bytes{level}` | gauge | bytes | the total's watermarks, if in bytes |
 //! | `gomap_registry_watermark_entries{level}` | gauge | count | the total's watermarks, if in entries |
+//! | `gomap_registry_watermark_total_bytes{level}` | gauge | bytes | the total's watermarks, if on table plus owned bytes |
 //! | `gomap_registry_other_maps` | gauge | count | maps summed into the `map="other"` series (0: every map has its own) |
 //! | `gomap_registry_map_handles` | gauge | count | map handles the registry holds (live maps and dropped ones not yet pruned) |
 //! | `gomap_hook_panics_total{hook}` | counter | count | panics caught in user hooks; `hook` is `on_orange` or `on_total_orange` |
@@ -48,9 +52,9 @@
 //!
 //! # Series, and what they cost
 //!
-//! A map group with its own series makes 17 of them (14 without
-//! watermarks); the registry's are 14 whatever the maps. So a process
-//! exports about `17 × map groups + 14` series, each scraped instance
+//! A map group with its own series makes 18 of them (15 without
+//! watermarks); the registry's are 15 whatever the maps. So a process
+//! exports about `18 × map groups + 15` series, each scraped instance
 //! multiplies that, and every series costs Prometheus memory for as long
 //! as it lives — and again each time a label value changes (a new series
 //! starts; the old one goes stale). 20 000 per-tenant maps named by tenant
@@ -79,8 +83,8 @@
 //!   site=""` group (level the highest, `suspected_leak` if any, no
 //!   watermark series), and `gomap_registry_other_maps` says how many maps
 //!   went there. The export is then at most about
-//!   `17 × max_map_series + 28` series however many maps a process makes
-//!   (8 528 at the default), at the price of naming only the biggest: the
+//!   `18 × max_map_series + 30` series however many maps a process makes
+//!   (9 030 at the default), at the price of naming only the biggest: the
 //!   others are in `/debug/maps`, and a group near the cut may move in and
 //!   out of it between scrapes (its series come and go). (Should a real map
 //!   be named `other` with an empty site label, the rest is added to it.)
@@ -153,6 +157,8 @@ const MAP_REFUSED: &str = "gomap_map_refused_inserts_total";
 const MAP_LEVEL: &str = "gomap_map_level";
 const MAP_WATERMARK_BYTES: &str = "gomap_map_watermark_bytes";
 const MAP_WATERMARK_ENTRIES: &str = "gomap_map_watermark_entries";
+const MAP_WATERMARK_TOTAL: &str = "gomap_map_watermark_total_bytes";
+const MAP_OWNED: &str = "gomap_map_owned_bytes";
 const MAP_LEAK: &str = "gomap_map_suspected_leak";
 const REG_MAPS: &str = "gomap_registry_maps";
 const REG_ENTRIES: &str = "gomap_registry_entries";
@@ -160,6 +166,8 @@ const REG_BYTES: &str = "gomap_registry_allocated_bytes";
 const REG_LEVEL: &str = "gomap_registry_level";
 const REG_WATERMARK_BYTES: &str = "gomap_registry_watermark_bytes";
 const REG_WATERMARK_ENTRIES: &str = "gomap_registry_watermark_entries";
+const REG_WATERMARK_TOTAL: &str = "gomap_registry_watermark_total_bytes";
+const REG_OWNED: &str = "gomap_registry_owned_bytes";
 const REG_OTHER_MAPS: &str = "gomap_registry_other_maps";
 const REG_HANDLES: &str = "gomap_registry_map_handles";
 const HOOK_PANICS: &str = "gomap_hook_panics_total";
@@ -171,6 +179,7 @@ const EVENTS_DROPPED: &str = "gomap_events_dropped_total";
 const FAMILIES: &[Family] = &[
     gauge_family(MAP_ENTRIES, Unit::Count, "Entries in the map (summed over maps with the same name and site label)."),
     gauge_family(MAP_BYTES, Unit::Bytes, "Bytes the map's table holds."),
+    gauge_family(MAP_OWNED, Unit::Bytes, "Bytes the map's keys and values own on the heap, when the map measures them (else 0); with gomap_map_allocated_bytes, everything the map holds."),
     gauge_family(MAP_BUCKETS, Unit::Count, "Buckets of the map's current bucket array(s)."),
     gauge_family(MAP_OLD_BUCKETS, Unit::Count, "Buckets of the array(s) a running migration moves from."),
     gauge_family(MAP_OVERFLOW_BUCKETS, Unit::Count, "Overflow buckets of the map."),
@@ -182,13 +191,16 @@ const FAMILIES: &[Family] = &[
     gauge_family(MAP_LEVEL, Unit::Count, "The map's level: 0 green, 1 yellow, 2 orange, 3 red."),
     gauge_family(MAP_WATERMARK_BYTES, Unit::Bytes, "The map's watermark at each level, for watermarks in bytes."),
     gauge_family(MAP_WATERMARK_ENTRIES, Unit::Count, "The map's watermark at each level, for watermarks in entries."),
+    gauge_family(MAP_WATERMARK_TOTAL, Unit::Bytes, "The map's watermark at each level, for watermarks on table plus owned bytes."),
     gauge_family(MAP_LEAK, Unit::Count, "1 when the map's entries only grew over the sampler's whole window (the shape of a leak), else 0."),
     gauge_family(REG_MAPS, Unit::Count, "Live governed maps in the registry."),
     gauge_family(REG_ENTRIES, Unit::Count, "Entries in every live governed map."),
-    gauge_family(REG_BYTES, Unit::Bytes, "Bytes every live governed map holds."),
+    gauge_family(REG_BYTES, Unit::Bytes, "Bytes the tables of every live governed map hold."),
+    gauge_family(REG_OWNED, Unit::Bytes, "Bytes the keys and values of every live governed map own (of the maps that measure them)."),
     gauge_family(REG_LEVEL, Unit::Count, "The level of all maps together: 0 green, 1 yellow, 2 orange, 3 red."),
     gauge_family(REG_WATERMARK_BYTES, Unit::Bytes, "The registry total's watermark at each level, for watermarks in bytes."),
     gauge_family(REG_WATERMARK_ENTRIES, Unit::Count, "The registry total's watermark at each level, for watermarks in entries."),
+    gauge_family(REG_WATERMARK_TOTAL, Unit::Bytes, "The registry total's watermark at each level, for watermarks on table plus owned bytes."),
     gauge_family(REG_OTHER_MAPS, Unit::Count, "Maps summed into the map=\"other\" series because max_map_series groups hold more bytes."),
     gauge_family(REG_HANDLES, Unit::Count, "Map handles the registry holds: live maps and dropped ones not yet pruned."),
     counter_family(HOOK_PANICS, "Panics caught in user hooks, by hook (on_orange, on_total_orange)."),
@@ -338,16 +350,14 @@ fn with(labels: &[Label], key: &'static str, value: &'static str) -> Vec<Label> 
     l
 }
 
-/// The watermark gauges of `marks` (one family per measure), with `labels`.
-fn watermark_gauges(
-    marks: &Watermarks,
-    labels: &[Label],
-    bytes: &'static str,
-    entries: &'static str,
-) {
+/// The watermark gauges of `marks` (one family per measure: bytes,
+/// entries, total bytes), with `labels`.
+fn watermark_gauges(marks: &Watermarks, labels: &[Label], families: [&'static str; 3]) {
+    let [bytes, entries, total] = families;
     let name = match marks.measure() {
         Measure::Bytes => bytes,
         Measure::Entries => entries,
+        Measure::TotalBytes => total,
     };
     for level in [Level::Yellow, Level::Orange, Level::Red] {
         gauge!(name, with(labels, "level", level.name()))
@@ -364,6 +374,7 @@ fn export_group(group: &Group, watermarks: bool) {
     let f = &group.figures;
     gauge!(MAP_ENTRIES, labels.clone()).set(f.len as f64);
     gauge!(MAP_BYTES, labels.clone()).set(f.allocated_bytes as f64);
+    gauge!(MAP_OWNED, labels.clone()).set(f.owned_bytes as f64);
     gauge!(MAP_BUCKETS, labels.clone()).set(f.buckets as f64);
     gauge!(MAP_OLD_BUCKETS, labels.clone()).set(f.old_buckets as f64);
     gauge!(MAP_OVERFLOW_BUCKETS, labels.clone()).set(f.overflow_buckets as f64);
@@ -382,7 +393,15 @@ fn export_group(group: &Group, watermarks: bool) {
     counter!(MAP_REFUSED, labels.clone()).absolute(c.refused_inserts);
     gauge!(MAP_LEVEL, labels.clone()).set(f64::from(group.level as u8));
     if let (true, Some(marks)) = (watermarks, &group.watermarks) {
-        watermark_gauges(marks, &labels, MAP_WATERMARK_BYTES, MAP_WATERMARK_ENTRIES);
+        watermark_gauges(
+            marks,
+            &labels,
+            [
+                MAP_WATERMARK_BYTES,
+                MAP_WATERMARK_ENTRIES,
+                MAP_WATERMARK_TOTAL,
+            ],
+        );
     }
     gauge!(MAP_LEAK, labels).set(f64::from(u8::from(group.suspected_leak)));
 }
@@ -410,8 +429,12 @@ impl Registry {
         let config = self.config();
         let maps = self.maps();
         let count = maps.len();
-        let (entries, bytes) = maps.iter().fold((0u64, 0u64), |(e, b), m| {
-            (e + m.figures.len, b + m.figures.allocated_bytes)
+        let (entries, bytes, owned) = maps.iter().fold((0u64, 0u64, 0u64), |(e, b, o), m| {
+            (
+                e + m.figures.len,
+                b + m.figures.allocated_bytes,
+                o + m.figures.owned_bytes,
+            )
         });
         let (groups, other) = grouped(&maps, config.site_label, config.max_map_series);
         for group in &groups {
@@ -424,9 +447,18 @@ impl Registry {
         gauge!(REG_MAPS).set(count as f64);
         gauge!(REG_ENTRIES).set(entries as f64);
         gauge!(REG_BYTES).set(bytes as f64);
+        gauge!(REG_OWNED).set(owned as f64);
         gauge!(REG_LEVEL).set(f64::from(self.totals().level as u8));
         if let Some(marks) = &config.total_watermarks {
-            watermark_gauges(marks, &[], REG_WATERMARK_BYTES, REG_WATERMARK_ENTRIES);
+            watermark_gauges(
+                marks,
+                &[],
+                [
+                    REG_WATERMARK_BYTES,
+                    REG_WATERMARK_ENTRIES,
+                    REG_WATERMARK_TOTAL,
+                ],
+            );
         }
         gauge!(REG_OTHER_MAPS).set(other.as_ref().map_or(0, |o| o.maps) as f64);
 

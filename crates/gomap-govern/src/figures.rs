@@ -79,6 +79,9 @@ numbers! {
         len,
         /// `MemStats::allocated_bytes`: every byte the map's table holds.
         allocated_bytes,
+        /// `MemStats::owned_bytes`: the bytes keys and values own, when the
+        /// map measures them (0 otherwise).
+        owned_bytes,
         /// Buckets of the current array(s).
         buckets,
         /// Buckets of the array(s) being migrated from.
@@ -117,6 +120,7 @@ impl Figures {
         Figures {
             len: stats.len as u64,
             allocated_bytes: stats.allocated_bytes as u64,
+            owned_bytes: stats.owned_bytes as u64,
             buckets: stats.buckets as u64,
             old_buckets: stats.old_buckets as u64,
             overflow_buckets: stats.overflow_buckets as u64,
@@ -130,7 +134,14 @@ impl Figures {
         match measure {
             crate::Measure::Bytes => self.allocated_bytes,
             crate::Measure::Entries => self.len,
+            crate::Measure::TotalBytes => self.total_bytes(),
         }
+    }
+
+    /// Table bytes plus owned bytes: everything the map and its contents
+    /// hold (when it measures what they own).
+    pub fn total_bytes(&self) -> u64 {
+        self.allocated_bytes + self.owned_bytes
     }
 
     /// Whether a migration is running.

@@ -27,7 +27,7 @@ use crate::cell::{MapCell, MapReport, MIGRATING, SHRINK_REQUEST};
 use crate::error::Refused;
 use crate::events::Event;
 use crate::figures::{Figures, Migrations};
-use crate::level::Level;
+use crate::level::{Level, Measure};
 
 /// A [`gomap::HashMap`] that the registry knows: a name, the place it was
 /// created, figures published on every write (relaxed atomic stores, no
@@ -74,8 +74,11 @@ pub struct Governed<K, V, S = DefaultHashBuilder> {
     /// `allocated_bytes` at the last full publish (the allocator-call count
     /// it goes with is `cell.seen_calls`).
     last_bytes: u64,
-    /// The watermarks count entries, not bytes.
-    entries_measured: bool,
+    /// What the watermarks measure (bytes without watermarks).
+    measure: Measure,
+    /// The map keeps owned bytes ([`track_owned_bytes`](Self::track_owned_bytes)):
+    /// every write publishes them.
+    owned_tracked: bool,
     /// The map's migration counts at the last publish.
     migrations: Migrations,
 }
@@ -115,15 +118,11 @@ impl<K, V, S> fmt::Debug for Governed<K, V, S> {
 }
 
 impl<K, V, S> Governed<K, V, S> {
-    pub(crate) fn with_cell(
-        cell: Arc<MapCell>,
-        capacity: usize,
-        hasher: S,
-        entries_measured: bool,
-    ) -> Self
+    pub(crate) fn with_cell(cell: Arc<MapCell>, capacity: usize, hasher: S) -> Self
     where
         S: BuildHasher,
     {
+        let cell_measure = cell.measure();
         let mut governed = Governed {
             map: HashMap::with_capacity_and_hasher(capacity, hasher),
             cell,
@@ -132,7 +131,8 @@ impl<K, V, S> Governed<K, V, S> {
             len_low: 0,
             len_span: u64::MAX,
             last_bytes: 0,
-            entries_measured,
+            measure: cell_measure,
+            owned_tracked: false,
             migrations: Migrations::default(),
         };
         governed.set_band(Level::Green);
@@ -198,26 +198,70 @@ impl<K, V, S> Governed<K, V, S> {
             .cell
             .watermarks
             .map_or((0, u64::MAX), |w| w.band(level));
-        (self.len_low, self.len_span) = if self.entries_measured {
+        (self.len_low, self.len_span) = if self.measure == Measure::Entries {
             (self.low, self.high - self.low)
         } else {
             (0, u64::MAX)
         };
     }
 
-    /// The key's value, mutably (changing a value moves no figure).
-    pub fn get_mut<Q: Hash + Eq + ?Sized>(&mut self, key: &Q) -> Option<&mut V>
-    where
-        K: Borrow<Q>,
-        S: BuildHasher,
-        K: Eq + Hash,
-    {
-        self.map.get_mut(key)
-    }
-
     /// Sets the shrink policy.
     pub fn set_shrink_policy(&mut self, policy: ShrinkPolicy) {
         self.map.set_shrink_policy(policy);
+    }
+
+    /// The figure watermarks in `measure` look at, as last published.
+    fn measured(&self) -> u64 {
+        match self.measure {
+            Measure::Entries => self.cell.figures.len.load(Relaxed),
+            Measure::Bytes => self.last_bytes,
+            Measure::TotalBytes => self.last_bytes + self.cell.figures.owned_bytes.load(Relaxed),
+        }
+    }
+}
+
+/// The value of a key of a [`Governed`] map, mutably: a write, published
+/// (figures, owned bytes, level) when the guard drops. Derefs to `V`; each
+/// deref looks the key up again (the map cannot change meanwhile: the guard
+/// borrows it).
+///
+/// ```
+/// let mut buffers: gomap_govern::Governed<u32, Vec<u8>> = gomap_govern::Governed::new("buffers");
+/// buffers.track_owned_bytes(|_| 0, Vec::capacity);
+/// buffers.insert(1, Vec::new());
+/// buffers.get_mut(&1).unwrap().reserve_exact(4096);
+/// assert!(buffers.report().figures.owned_bytes >= 4096);
+/// ```
+pub struct ValueMut<'a, 'q, K: Eq + Hash + Borrow<Q>, V, S: BuildHasher, Q: Hash + Eq + ?Sized> {
+    map: &'a mut Governed<K, V, S>,
+    key: &'q Q,
+}
+
+impl<K: Eq + Hash + Borrow<Q>, V, S: BuildHasher, Q: Hash + Eq + ?Sized> Deref
+    for ValueMut<'_, '_, K, V, S, Q>
+{
+    type Target = V;
+    fn deref(&self) -> &V {
+        self.map.map.get(self.key).expect("the guard keeps the key")
+    }
+}
+
+impl<K: Eq + Hash + Borrow<Q>, V, S: BuildHasher, Q: Hash + Eq + ?Sized> std::ops::DerefMut
+    for ValueMut<'_, '_, K, V, S, Q>
+{
+    fn deref_mut(&mut self) -> &mut V {
+        self.map
+            .map
+            .get_mut(self.key)
+            .expect("the guard keeps the key")
+    }
+}
+
+impl<K: Eq + Hash + Borrow<Q>, V, S: BuildHasher, Q: Hash + Eq + ?Sized> Drop
+    for ValueMut<'_, '_, K, V, S, Q>
+{
+    fn drop(&mut self) {
+        self.map.after_write();
     }
 }
 
@@ -265,6 +309,40 @@ impl<K: Eq + Hash, V, S: BuildHasher> Governed<K, V, S> {
         K: Borrow<Q>,
     {
         self.write(|map| map.remove(key))
+    }
+
+    /// The key's value, mutably, behind a guard that publishes the change
+    /// (a value that grows in place moves the owned bytes) when it drops.
+    pub fn get_mut<'a, 'q, Q: Hash + Eq + ?Sized>(
+        &'a mut self,
+        key: &'q Q,
+    ) -> Option<ValueMut<'a, 'q, K, V, S, Q>>
+    where
+        K: Borrow<Q>,
+    {
+        self.map
+            .contains_key(key)
+            .then_some(ValueMut { map: self, key })
+    }
+
+    /// Runs `f` on the key's value, mutably, then publishes the change
+    /// (one lookup; see [`get_mut`](Self::get_mut) for a guard).
+    ///
+    /// ```
+    /// let mut counts: gomap_govern::Governed<&str, u64> = gomap_govern::Governed::new("counts");
+    /// counts.insert("a", 1);
+    /// assert_eq!(counts.modify("a", |n| { *n += 1; *n }), Some(2));
+    /// assert_eq!(counts.modify("b", |n| *n), None);
+    /// ```
+    pub fn modify<Q: Hash + Eq + ?Sized, R>(
+        &mut self,
+        key: &Q,
+        f: impl FnOnce(&mut V) -> R,
+    ) -> Option<R>
+    where
+        K: Borrow<Q>,
+    {
+        self.write(|map| map.get_mut(key).map(f))
     }
 
     /// Removes a key; returns the stored key and its value.
@@ -350,21 +428,73 @@ impl<K: Eq + Hash, V, S: BuildHasher> Governed<K, V, S> {
     }
 
     /// After every write: publish, then check the level and the registry's
-    /// shrink request. The map's bytes move only with an allocator call
+    /// shrink request. The table's bytes move only with an allocator call
     /// (`allocator_calls`), so the common case is one relaxed store (`len`)
     /// and two comparisons: the slow path runs when the map called its
     /// allocator, during a migration (its progress is a figure), when an
     /// action is pending or the registry asks for a shrink (see
-    /// `MapCell::seen_calls`), or when `len` leaves an entries band.
+    /// `MapCell::seen_calls`), or when `len` leaves an entries band. A map
+    /// that keeps owned bytes also stores them, and checks a total-bytes
+    /// band.
     #[inline]
     fn after_write(&mut self) {
         let len = self.map.len() as u64;
         self.cell.figures.len.store(len, Relaxed);
+        let owned_moved = self.owned_tracked && self.publish_owned();
         if self.map.allocator_calls() != self.cell.seen_calls.load(Relaxed)
             || len.wrapping_sub(self.len_low) >= self.len_span
+            || owned_moved
         {
             self.after_write_slow();
         }
+    }
+
+    /// Stores the owned bytes; returns whether total bytes left their band.
+    #[inline]
+    fn publish_owned(&mut self) -> bool {
+        let owned = self.map.owned_bytes().unwrap_or(0) as u64;
+        self.cell.figures.owned_bytes.store(owned, Relaxed);
+        self.measure == Measure::TotalBytes && {
+            let total = self.last_bytes + owned;
+            total < self.low || total >= self.high
+        }
+    }
+
+    /// Keep the bytes keys and values own (see
+    /// `gomap::HashMap::track_owned_bytes`): published on every write as
+    /// `owned_bytes`, and what [`Measure::TotalBytes`] watermarks add to the
+    /// table's bytes. `get_mut` hands out a guard for that reason: a value
+    /// changed through it is measured again when the guard drops.
+    ///
+    /// ```
+    /// use gomap_govern::{Governed, Level, Registry, Watermarks};
+    ///
+    /// let registry = Registry::new();
+    /// let mut cache: Governed<u64, Vec<u8>> = Governed::builder("cache")
+    ///     .registry(&registry)
+    ///     .watermarks(Watermarks::total_bytes(1 << 20, 2 << 20, 4 << 20).unwrap())
+    ///     .build();
+    /// cache.track_owned_bytes(|_| 0, Vec::capacity);
+    /// for k in 0..5 {
+    ///     cache.insert(k, vec![0; 1 << 20]); // the table is tiny; the values are not
+    /// }
+    /// assert_eq!(cache.level(), Level::Red);
+    /// assert!(cache.report().figures.owned_bytes >= 5 << 20);
+    /// ```
+    pub fn track_owned_bytes(&mut self, key_bytes: fn(&K) -> usize, value_bytes: fn(&V) -> usize) {
+        self.owned_tracked = true;
+        self.write(|map| map.track_owned_bytes(key_bytes, value_bytes));
+    }
+
+    /// [`track_owned_bytes`](Self::track_owned_bytes) with get-size2's
+    /// `GetSize::get_heap_size` (feature `get-size2`).
+    #[cfg(feature = "get-size2")]
+    pub fn track_owned_bytes_get_size(&mut self)
+    where
+        K: get_size2::GetSize,
+        V: get_size2::GetSize,
+    {
+        self.track_owned_bytes(K::get_heap_size, V::get_heap_size);
     }
 
     #[cold]
@@ -389,11 +519,10 @@ impl<K: Eq + Hash, V, S: BuildHasher> Governed<K, V, S> {
                 self.orange_action(&event);
             }
         }
-        let value = if self.entries_measured {
-            self.cell.figures.len.load(Relaxed)
-        } else {
-            self.last_bytes
-        };
+        if self.owned_tracked {
+            self.publish_owned();
+        }
+        let value = self.measured();
         if value < self.low || value >= self.high {
             self.level_moved();
         }

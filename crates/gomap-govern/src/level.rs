@@ -56,12 +56,17 @@ impl fmt::Display for Level {
 
 /// What watermarks measure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum Measure {
-    /// `MemStats::allocated_bytes`: the bytes the map holds.
+    /// `MemStats::allocated_bytes`: the bytes the map's table holds.
     Bytes,
     /// `len`: the entries.
     Entries,
+    /// Table bytes plus the bytes keys and values own
+    /// (`MemStats::owned_bytes`, kept when the map measures them: see
+    /// [`Governed::track_owned_bytes`](crate::Governed::track_owned_bytes)):
+    /// everything the map and its contents hold.
+    TotalBytes,
 }
 
 /// Three thresholds, in bytes or entries: `0 < yellow < orange < red`.
@@ -97,6 +102,17 @@ impl Watermarks {
     /// Watermarks on a map's entries.
     pub fn entries(yellow: u64, orange: u64, red: u64) -> Result<Self, WatermarkError> {
         Self::new(Measure::Entries, yellow, orange, red)
+    }
+
+    /// Watermarks on the bytes a map's table and its keys and values hold
+    /// together ([`Measure::TotalBytes`]).
+    ///
+    /// ```
+    /// let marks = gomap_govern::Watermarks::total_bytes(1 << 20, 4 << 20, 16 << 20).unwrap();
+    /// assert_eq!(marks.measure(), gomap_govern::Measure::TotalBytes);
+    /// ```
+    pub fn total_bytes(yellow: u64, orange: u64, red: u64) -> Result<Self, WatermarkError> {
+        Self::new(Measure::TotalBytes, yellow, orange, red)
     }
 
     /// Watermarks on `measure`; `0 < yellow < orange < red` or an error.

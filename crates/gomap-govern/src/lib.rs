@@ -88,7 +88,7 @@ pub use config::{RegistryConfig, SiteLabel};
 pub use error::{Refused, WatermarkError};
 pub use events::{Event, EventKind, Hook, Subscription};
 pub use figures::{Counters, Figures};
-pub use governed::Governed;
+pub use governed::{Governed, ValueMut};
 pub use level::{Level, Measure, Watermarks};
 pub use registry::{Health, OrangeHook, Registry, TotalHook, Totals};
 pub use sampler::{Sampler, SamplerState};

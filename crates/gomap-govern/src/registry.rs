@@ -62,8 +62,10 @@ pub struct Totals {
     pub maps: usize,
     /// Entries in all of them.
     pub len: u64,
-    /// Bytes all of them hold.
+    /// Bytes all of their tables hold.
     pub allocated_bytes: u64,
+    /// Bytes their keys and values own (of the maps that measure them).
+    pub owned_bytes: u64,
     /// The registry total's level (against the registry's watermarks).
     pub level: Level,
     /// Maps flagged `suspected_leak`.
@@ -303,6 +305,7 @@ impl Registry {
         for cell in &maps {
             totals.len += cell.figures.len.load(Relaxed);
             totals.allocated_bytes += cell.figures.allocated_bytes.load(Relaxed);
+            totals.owned_bytes += cell.figures.owned_bytes.load(Relaxed);
             totals.suspected_leaks += usize::from(cell.trend().suspected_leak);
         }
         totals

@@ -448,6 +448,27 @@ impl<K: Eq + Hash, V, S: BuildHasher> GovernedSharded<K, V, S> {
         self.after_write();
     }
 
+    /// Keep the bytes keys and values own, in every shard (see
+    /// `ShardedMap::track_owned_bytes`): published as `owned_bytes`, and
+    /// what [`Measure::TotalBytes`](crate::Measure::TotalBytes) watermarks
+    /// add to the tables' bytes. Values changed through `update` or a
+    /// `get_mut` guard are measured again when the write ends.
+    pub fn track_owned_bytes(&self, key_bytes: fn(&K) -> usize, value_bytes: fn(&V) -> usize) {
+        self.view.map.track_owned_bytes(key_bytes, value_bytes);
+        self.after_write();
+    }
+
+    /// [`track_owned_bytes`](Self::track_owned_bytes) with get-size2's
+    /// `GetSize::get_heap_size` (feature `get-size2`).
+    #[cfg(feature = "get-size2")]
+    pub fn track_owned_bytes_get_size(&self)
+    where
+        K: get_size2::GetSize,
+        V: get_size2::GetSize,
+    {
+        self.track_owned_bytes(K::get_heap_size, V::get_heap_size);
+    }
+
     /// Gives memory back in every shard now.
     pub fn shrink_to_fit(&self) {
         self.view.map.shrink_to_fit();

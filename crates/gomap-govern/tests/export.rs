@@ -123,7 +123,7 @@ fn every_figure_goes_through_the_metrics_facade() {
 
 /// Every family, across two registries (the total's watermarks come in one
 /// measure per registry).
-const FAMILIES: [&str; 26] = [
+const FAMILIES: [&str; 30] = [
     "gomap_map_entries",
     "gomap_map_allocated_bytes",
     "gomap_map_buckets",
@@ -150,6 +150,10 @@ const FAMILIES: [&str; 26] = [
     "gomap_sampler_panics_total",
     "gomap_sampler_running",
     "gomap_events_dropped_total",
+    "gomap_map_owned_bytes",
+    "gomap_registry_owned_bytes",
+    "gomap_map_watermark_total_bytes",
+    "gomap_registry_watermark_total_bytes",
 ];
 
 #[test]
@@ -158,6 +162,7 @@ fn every_family_has_help_and_one_unit() {
     for total in [
         Watermarks::bytes(1 << 30, 1 << 31, 1 << 32).unwrap(),
         Watermarks::entries(1 << 30, 1 << 31, 1 << 32).unwrap(),
+        Watermarks::total_bytes(1 << 30, 1 << 31, 1 << 32).unwrap(),
     ] {
         let registry = Registry::with_config(RegistryConfig {
             total_watermarks: Some(total),
@@ -171,8 +176,14 @@ fn every_family_has_help_and_one_unit() {
             .registry(&registry)
             .watermarks(Watermarks::entries(100, 200, 300).unwrap())
             .build();
+        let mut by_total: Governed<u64, Vec<u8>> = Governed::builder("by-total")
+            .registry(&registry)
+            .watermarks(Watermarks::total_bytes(1 << 20, 1 << 21, 1 << 22).unwrap())
+            .build();
+        by_total.track_owned_bytes(|_| 0, Vec::capacity);
         by_bytes.insert(1, 1);
         by_entries.insert(1, 1);
+        by_total.insert(1, vec![0; 100]);
         series.extend(export(&registry));
     }
 

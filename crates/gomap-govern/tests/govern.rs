@@ -522,3 +522,94 @@ fn sharded_totals_are_exact_after_concurrent_writes() {
     assert_eq!(r.figures.buckets, stats.buckets as u64);
     assert_eq!(r.figures.overflow_buckets, stats.overflow_buckets as u64);
 }
+
+/// The sum of what keys and values own, by walking the map.
+fn walked(map: &gomap::HashMap<String, Vec<u8>>) -> u64 {
+    map.iter()
+        .map(|(k, v)| (k.capacity() + v.capacity()) as u64)
+        .sum()
+}
+
+/// A map of `String → Vec<u8>` whose table is small and whose values are
+/// big: the owned bytes are published on every write, whatever the path
+/// (insert, overwrite, `get_mut`'s guard, `modify`, `update`, `retain`,
+/// remove, clear), and watermarks on total bytes see them.
+#[test]
+fn owned_bytes_are_published_and_total_bytes_set_the_level() {
+    let registry = Registry::new();
+    let marks = Watermarks::total_bytes(64 << 10, 256 << 10, 1 << 20).unwrap();
+    let mut cache: Governed<String, Vec<u8>> = Governed::builder("cache")
+        .registry(&registry)
+        .watermarks(marks)
+        .build();
+    cache.track_owned_bytes(String::capacity, Vec::capacity);
+    let figures = |c: &Governed<String, Vec<u8>>| c.report().figures;
+    for i in 0..10 {
+        cache.insert(format!("k{i}"), vec![0; 1 << 10]);
+    }
+    assert_eq!(figures(&cache).owned_bytes, walked(&cache));
+    assert_eq!(cache.level(), Level::Green);
+    cache.get_mut("k1").unwrap().reserve_exact(100 << 10);
+    assert_eq!(figures(&cache).owned_bytes, walked(&cache));
+    assert_eq!(cache.level(), Level::Yellow);
+    cache.modify("k2", |v| v.resize(300 << 10, 1));
+    assert_eq!(figures(&cache).owned_bytes, walked(&cache));
+    assert_eq!(cache.level(), Level::Orange);
+    cache.update("k3".into(), |e| e.or_default().resize(700 << 10, 2));
+    assert_eq!(figures(&cache).owned_bytes, walked(&cache));
+    assert_eq!(cache.level(), Level::Red);
+    assert!(cache.try_insert("new".into(), Vec::new()).is_err());
+    // The table alone is far under every watermark.
+    assert!(figures(&cache).allocated_bytes < 64 << 10);
+    cache.insert("k3".into(), Vec::new()); // overwrite: the big value goes
+    assert_eq!(figures(&cache).owned_bytes, walked(&cache));
+    assert_eq!(cache.level(), Level::Red, "k1 and k2 still hold 400 KiB");
+    // Every value shrunk in place, k2 dropped: the breaker opens at once.
+    cache.retain(|k, v| {
+        v.shrink_to_fit();
+        k != "k2"
+    });
+    assert_eq!(figures(&cache).owned_bytes, walked(&cache));
+    assert_eq!(cache.level(), Level::Green);
+    assert!(cache.try_insert("new".into(), Vec::new()).is_ok());
+    cache.remove("k1");
+    assert_eq!(figures(&cache).owned_bytes, walked(&cache));
+    cache.clear();
+    assert_eq!(figures(&cache).owned_bytes, 0);
+    assert_eq!(registry.totals().owned_bytes, 0);
+}
+
+#[test]
+fn sharded_owned_bytes_follow_update_and_get_mut() {
+    let registry = Registry::new();
+    let marks = Watermarks::total_bytes(64 << 10, 256 << 10, 1 << 20).unwrap();
+    let map: GovernedSharded<u64, Vec<u8>> = GovernedSharded::builder("shared")
+        .registry(&registry)
+        .watermarks(marks)
+        .build();
+    map.track_owned_bytes(|_| 0, Vec::capacity);
+    let owned = |m: &GovernedSharded<u64, Vec<u8>>| {
+        m.read_all()
+            .iter()
+            .map(|(_, v)| v.capacity() as u64)
+            .sum::<u64>()
+    };
+    for k in 0..8 {
+        map.insert(k, vec![0; 1 << 10]);
+    }
+    assert_eq!(map.report().figures.owned_bytes, owned(&map));
+    map.update(1, |e| e.or_default().reserve_exact(300 << 10));
+    assert_eq!(map.report().figures.owned_bytes, owned(&map));
+    assert_eq!(map.level(), Level::Orange);
+    map.get_mut(&2).unwrap().reserve_exact(800 << 10);
+    assert_eq!(map.report().figures.owned_bytes, owned(&map));
+    assert_eq!(map.level(), Level::Red);
+    map.remove(&2);
+    map.remove(&1);
+    assert_eq!(map.report().figures.owned_bytes, owned(&map));
+    assert_eq!(map.level(), Level::Green);
+    assert_eq!(
+        registry.totals().owned_bytes,
+        map.report().figures.owned_bytes
+    );
+}

@@ -167,6 +167,7 @@ fn a_panicking_update_closure_still_publishes_and_moves_the_level() {
         gomap_govern::Figures {
             len: s.len as u64,
             allocated_bytes: s.allocated_bytes as u64,
+            owned_bytes: s.owned_bytes as u64,
             buckets: s.buckets as u64,
             old_buckets: s.old_buckets as u64,
             overflow_buckets: s.overflow_buckets as u64,

@@ -794,3 +794,31 @@ impl<K, V, S> IntoIterator for ShardedMap<K, V, S> {
         self.into_shards().into_iter().flatten()
     }
 }
+
+#[cfg(all(feature = "get-size2", not(loom)))]
+impl<K, V, S> get_size2::GetSize for ShardedMap<K, V, S>
+where
+    K: get_size2::GetSize,
+    V: get_size2::GetSize,
+{
+    /// The shard array, plus every shard's table and what its entries own,
+    /// read under every read lock at once.
+    ///
+    /// ```
+    /// use get_size2::GetSize;
+    ///
+    /// let map: gomap_sync::ShardedMap<u32, String> = gomap_sync::ShardedMap::with_shard_amount(4);
+    /// map.insert(1, "x".repeat(100));
+    /// let tables = map.mem_stats().allocated_bytes;
+    /// assert!(map.get_heap_size() >= tables + 100);
+    /// ```
+    fn get_heap_size_with_tracker<T: get_size2::GetSizeTracker>(&self, tracker: T) -> (usize, T) {
+        let array = self.shards.len() * std::mem::size_of::<Shard<K, V, S>>();
+        self.read_all()
+            .shards()
+            .fold((array, tracker), |(total, tracker), shard| {
+                let (bytes, tracker) = shard.get_heap_size_with_tracker(tracker);
+                (total + bytes, tracker)
+            })
+    }
+}
