@@ -138,7 +138,7 @@ impl<'a, K, V, S, A: Allocator> OccupiedEntry<'a, K, V, S, A> {
     /// Replace the value, returning the old one.
     #[inline]
     pub fn insert(&mut self, value: V) -> V {
-        core::mem::replace(self.get_mut(), value)
+        self.raw.replace_value(value)
     }
 
     /// Remove the entry, returning its value.
@@ -183,6 +183,14 @@ impl<'a, K: Hash, V, S: BuildHasher, A: Allocator> VacantEntry<'a, K, V, S, A> {
         self.raw
             .insert(self.key, value, move |k: &K| make_hash(hash_builder, k))
             .1
+    }
+
+    /// Insert, handing nothing out (`HashMap::insert`).
+    #[inline]
+    pub(super) fn insert_only(self, value: V) {
+        let hash_builder = self.hash_builder;
+        self.raw
+            .insert_value(self.key, value, move |k: &K| make_hash(hash_builder, k));
     }
 
     /// Insert the key with `value`, returning the occupied entry.

@@ -515,7 +515,7 @@ impl<K: Eq + Hash, V, S: BuildHasher, A: Allocator> HashMap<K, V, S, A> {
         match self.entry(key) {
             Entry::Occupied(mut entry) => Some(entry.insert(value)),
             Entry::Vacant(entry) => {
-                entry.insert(value);
+                entry.insert_only(value);
                 None
             }
         }

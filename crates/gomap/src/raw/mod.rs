@@ -500,6 +500,8 @@ pub(crate) struct RawTable<K, V, A: Allocator> {
     /// The bytes keys and values own, when the map measures them (see
     /// `owned.rs`, and its invariant on the lent value).
     owned: Option<Owned<K, V>>,
+    /// `owned` has a lent value (the hot paths' one check).
+    lent_any: bool,
     alloc: A,
     marker: PhantomData<(K, V)>,
 }
@@ -607,6 +609,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
             shrink_armed: false,
             allocator_calls: Cell::new(0),
             owned: None,
+            lent_any: false,
             alloc,
             marker: PhantomData,
         }
@@ -697,6 +700,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
     /// panics, the table keeps none and is unchanged).
     pub(crate) fn track_owned(&mut self, measure: Measure<K, V>) {
         self.owned = None;
+        self.lent_any = false;
         let bytes = self.iter().map(|(k, v)| measure.entry(k, v)).sum();
         self.owned = Some(Owned::new(measure, bytes));
     }
@@ -704,6 +708,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
     /// Stops keeping owned bytes.
     pub(crate) fn untrack_owned(&mut self) {
         self.owned = None;
+        self.lent_any = false;
     }
 
     /// The owned bytes now (a lent value measured again), or `None` when
@@ -724,12 +729,10 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
 
     /// Measures the lent value(s) again: the first thing every method that
     /// may move or drop an entry does (and every lend).
-    #[inline]
+    #[inline(always)]
     fn settle(&mut self) {
-        if let Some(owned) = &self.owned {
-            if !matches!(owned.lent, Lent::None) {
-                self.settle_lent();
-            }
+        if self.lent_any {
+            self.settle_lent();
         }
     }
 
@@ -738,6 +741,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
     fn settle_lent(&mut self) {
         // Forget the loan first: a measure that panics leaves the value
         // counted at its size when lent, and the table usable.
+        self.lent_any = false;
         let now = self.owned_bytes();
         if let (Some(owned), Some(now)) = (&mut self.owned, now) {
             owned.lent = Lent::None;
@@ -773,6 +777,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
         // SAFETY: the caller's: a live value of this table, not borrowed yet.
         let before = (owned.measure.value)(unsafe { value.as_ref() });
         owned.lent = Lent::One { value, before };
+        self.lent_any = true;
     }
 
     /// Every value is about to be handed out mutably (`iter_mut`): measure
@@ -781,13 +786,22 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
         self.settle();
         if let Some(owned) = &mut self.owned {
             owned.lent = Lent::All;
+            self.lent_any = true;
         }
     }
 
     /// An entry about to be placed: its bytes count from now (measured
     /// before anything moves; a measure that panics changes nothing).
-    #[inline]
+    #[inline(always)]
     fn count_new(&mut self, key: &K, value: &V) {
+        if self.owned.is_some() {
+            self.count_new_slow(key, value);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn count_new_slow(&mut self, key: &K, value: &V) {
         if let Some(owned) = &mut self.owned {
             owned.bytes += owned.measure.entry(key, value);
         }
@@ -798,8 +812,19 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
     ///
     /// # Safety
     /// The slot is full, in a live bucket of this table.
-    #[inline]
+    #[inline(always)]
     unsafe fn count_gone(&mut self, bucket: Bucket, slot: usize) {
+        if self.owned.is_some() {
+            // SAFETY: the caller's.
+            unsafe { self.count_gone_slow(bucket, slot) };
+        }
+    }
+
+    /// # Safety
+    /// As [`count_gone`](Self::count_gone).
+    #[cold]
+    #[inline(never)]
+    unsafe fn count_gone_slow(&mut self, bucket: Bucket, slot: usize) {
         if let Some(owned) = &mut self.owned {
             // SAFETY: the caller's.
             let bytes = unsafe {
@@ -817,6 +842,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
             owned.bytes = 0;
             owned.lent = Lent::None;
         }
+        self.lent_any = false;
     }
 
     // ----- allocation -------------------------------------------------
@@ -1823,6 +1849,7 @@ impl<K: Clone, V: Clone, A: Allocator + Clone> Clone for RawTable<K, V, A> {
             .owned
             .as_ref()
             .map(|o| Owned::new(o.measure, self.owned_bytes().unwrap_or(0)));
+        copy.lent_any = false;
         if !self.current.allocated {
             return copy;
         }
@@ -1944,6 +1971,21 @@ impl<'a, K, V, A: Allocator> RawOccupied<'a, K, V, A> {
         }
     }
 
+    /// Swap in a new value, returning the old one (measured directly, no
+    /// loan: the new value before anything changes, so a measure that
+    /// panics changes nothing).
+    pub(crate) fn replace_value(&mut self, value: V) -> V {
+        self.table.settle();
+        if let Some(owned) = &mut self.table.owned {
+            let new = (owned.measure.value)(&value);
+            // SAFETY: as in `key`.
+            let old = (owned.measure.value)(unsafe { &*self.bucket.value::<K, V>(self.slot) });
+            owned.bytes = (owned.bytes + new).saturating_sub(old);
+        }
+        // SAFETY: as in `get_mut`.
+        unsafe { ptr::replace(self.bucket.value::<K, V>(self.slot), value) }
+    }
+
     /// Swap in a new key (for `HashSet::replace` and `Entry::insert_entry`).
     pub(crate) fn replace_key(&mut self, key: K) -> K {
         if let Some(owned) = &mut self.table.owned {
@@ -1988,6 +2030,13 @@ impl<'a, K, V, A: Allocator> RawVacant<'a, K, V, A> {
             self.table.lend(value);
             (&*bucket.key::<K, V>(slot), &mut *value)
         }
+    }
+
+    /// Insert, handing nothing out (no loan to measure again).
+    #[inline]
+    pub(crate) fn insert_value(self, key: K, value: V, hasher: impl Fn(&K) -> u64) {
+        self.table
+            .insert_new(self.hash, key, value, &hasher, self.free);
     }
 
     /// Insert and keep the entry borrowed as occupied.
