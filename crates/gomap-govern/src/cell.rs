@@ -234,7 +234,8 @@ impl MapCell {
     /// owner's action ([`take_orange`](Self::take_orange)). Call with no
     /// lock held and not while a panic unwinds (it logs).
     pub(crate) fn flush(&self) {
-        if !self.has_unreported.swap(false, SeqCst) {
+        // A plain load first: the swap is a locked instruction.
+        if !self.has_unreported.load(Relaxed) || !self.has_unreported.swap(false, SeqCst) {
             return;
         }
         let changes = std::mem::take(&mut *self.unreported.lock());
@@ -254,7 +255,7 @@ impl MapCell {
 
     /// The rise to orange whose action is due, if any (taken).
     pub(crate) fn take_orange(&self) -> Option<Event> {
-        if !self.has_orange_due.swap(false, SeqCst) {
+        if !self.has_orange_due.load(Relaxed) || !self.has_orange_due.swap(false, SeqCst) {
             return None;
         }
         self.orange_due.lock().take()

@@ -198,7 +198,11 @@ impl<K, V, S> Governed<K, V, S> {
             .cell
             .watermarks
             .map_or((0, u64::MAX), |w| w.band(level));
-        (self.len_low, self.len_span) = if self.measure == Measure::Entries {
+        (self.len_low, self.len_span) = if self.owned_tracked {
+            // Every write goes to the slow path, whose light part publishes
+            // the owned bytes (they move with every write).
+            (0, 0)
+        } else if self.measure == Measure::Entries {
             (self.low, self.high - self.low)
         } else {
             (0, u64::MAX)
@@ -440,13 +444,23 @@ impl<K: Eq + Hash, V, S: BuildHasher> Governed<K, V, S> {
     fn after_write(&mut self) {
         let len = self.map.len() as u64;
         self.cell.figures.len.store(len, Relaxed);
-        let owned_moved = self.owned_tracked && self.publish_owned();
         if self.map.allocator_calls() != self.cell.seen_calls.load(Relaxed)
             || len.wrapping_sub(self.len_low) >= self.len_span
-            || owned_moved
         {
             self.after_write_slow();
         }
+    }
+
+    /// A map that keeps owned bytes comes here on every write: when its
+    /// table's bytes did not move and its level band holds, publishing the
+    /// owned bytes is all there is to do. Returns whether that was all.
+    fn light_write(&mut self) -> bool {
+        if self.map.allocator_calls() != self.cell.seen_calls.load(Relaxed) {
+            return false;
+        }
+        let total_moved = self.publish_owned();
+        let value = self.measured();
+        !total_moved && self.low <= value && value < self.high
     }
 
     /// Stores the owned bytes; returns whether total bytes left their band.
@@ -483,6 +497,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> Governed<K, V, S> {
     /// ```
     pub fn track_owned_bytes(&mut self, key_bytes: fn(&K) -> usize, value_bytes: fn(&V) -> usize) {
         self.owned_tracked = true;
+        self.set_band(self.level());
         self.write(|map| map.track_owned_bytes(key_bytes, value_bytes));
     }
 
@@ -500,6 +515,9 @@ impl<K: Eq + Hash, V, S: BuildHasher> Governed<K, V, S> {
     #[cold]
     #[inline(never)]
     fn after_write_slow(&mut self) {
+        if self.owned_tracked && self.light_write() {
+            return;
+        }
         let shrink_requested = self.publish_all();
         if std::thread::panicking() {
             // No user code now (a shrink hashes keys; a log line calls the
