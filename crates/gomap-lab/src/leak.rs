@@ -1,5 +1,7 @@
 //! The seed's section 3: three production cases, leaky beside fixed, memory
-//! over simulated time, and the governance layer catching the leaky one.
+//! over simulated time, and the governance layer catching the leaky one;
+//! and (d) a `String → Vec<u8>` request cache governed on total bytes, its
+//! report checked against the counting allocator.
 
 use std::collections::{HashMap as StdMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -7,11 +9,11 @@ use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
 use gomap::ShrinkPolicy;
-use gomap_govern::{Event, EventKind, Governed, Registry, RegistryConfig, Watermarks};
+use gomap_govern::{Event, EventKind, Governed, Measure, Registry, RegistryConfig, Watermarks};
 use gomap_sync::ShardedMap;
 use serde::Serialize;
 
-use crate::measure::{bytes_since, human_bytes, live_bytes, progress};
+use crate::measure::{bytes_since, human_bytes, live_bytes, progress, splitmix};
 use crate::{Case, Outcome};
 
 /// Simulated minutes per case.
@@ -45,6 +47,14 @@ pub struct CaseResult {
     /// Case (c): snapshots taken and half-cleared ones seen, per pattern.
     pub observations: Vec<(String, usize, usize)>,
     pub summary: String,
+    /// Case (d): what the governed leaky map reported at the end, table
+    /// bytes plus the bytes its keys and values own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reported_bytes: Option<usize>,
+    /// Case (d): what the counting allocator held for the leaky map and its
+    /// contents at the end (the bytes it gave back when they were dropped).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub counted_bytes: Option<usize>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -64,6 +74,9 @@ pub fn run(case: Case, n: usize) -> Leak {
     if matches!(case, Case::RwlockClear | Case::All) {
         cases.push(rwlock_clear(n));
     }
+    if matches!(case, Case::StringCache | Case::All) {
+        cases.push(string_cache(n));
+    }
     Leak { n, cases }
 }
 
@@ -79,13 +92,22 @@ fn flag(tick: u64, map: &str, e: &Event) -> Flag {
             to,
             value,
             measure,
-        } => format!("level {from} → {to} at {value} {measure:?}").to_lowercase(),
+        } => format!("level {from} → {to} at {value} {}", measure_name(*measure)),
         other => format!("{other:?}"),
     };
     Flag {
         tick,
         map: map.into(),
         what,
+    }
+}
+
+/// What a watermark measure is called in a flag.
+fn measure_name(measure: Measure) -> &'static str {
+    match measure {
+        Measure::Bytes => "bytes",
+        Measure::Entries => "entries",
+        Measure::TotalBytes => "total bytes",
     }
 }
 
@@ -194,6 +216,8 @@ fn http_context(n: usize) -> CaseResult {
         flags,
         observations: Vec::new(),
         summary,
+        reported_bytes: None,
+        counted_bytes: None,
     }
 }
 
@@ -311,6 +335,8 @@ fn periodic_burst(n: usize) -> CaseResult {
         flags,
         observations: Vec::new(),
         summary,
+        reported_bytes: None,
+        counted_bytes: None,
     }
 }
 
@@ -385,6 +411,246 @@ fn rwlock_clear(n: usize) -> CaseResult {
         flags: Vec::new(),
         observations,
         summary,
+        reported_bytes: None,
+        counted_bytes: None,
+    }
+}
+
+/// What one request stores in the string cache: its response body and a
+/// rendered summary of it, each under its own key.
+const PARTS: [&str; 2] = ["body", "summary"];
+
+/// Smallest and largest stored response, in bytes.
+const BODY_BYTES: (usize, usize) = (256, 4096);
+
+/// The minutes at which the leaky string cache's watermarks are set to be
+/// crossed: yellow, orange, red.
+pub const STRING_CACHE_CROSSINGS: [u64; 3] = [5, 10, 20];
+
+/// Table bytes per entry the string cache's watermarks allow for: a
+/// `(String, Vec<u8>)` slot is 48 bytes and a tophash byte, in buckets 40
+/// to 80 % full.
+const TABLE_BYTES_PER_ENTRY: usize = 96;
+
+/// The cache key of a request's `part`: method, path and request id.
+fn cache_key(id: u64, part: usize) -> String {
+    format!(
+        "GET /items/{}/{}?request={id}",
+        splitmix(id) % 10_000,
+        PARTS[part]
+    )
+}
+
+/// How long the response stored under a request's `part` is (the lab's
+/// deterministic generator, spread over `BODY_BYTES`).
+fn body_len(id: u64, part: usize) -> usize {
+    let (lo, hi) = BODY_BYTES;
+    let r = splitmix((id << 1 | part as u64) ^ 0x5eed_cafe_f00d);
+    lo + (r % (hi - lo + 1) as u64) as usize
+}
+
+/// The response stored under a request's `part`.
+fn body(id: u64, part: usize) -> Vec<u8> {
+    vec![id as u8 ^ part as u8; body_len(id, part)]
+}
+
+/// A request's entries in the shared string cache, removed when the
+/// request ends.
+struct RequestEntries<'a> {
+    cache: &'a mut Governed<String, Vec<u8>>,
+    keys: Vec<String>,
+}
+
+impl<'a> RequestEntries<'a> {
+    fn new(cache: &'a mut Governed<String, Vec<u8>>) -> Self {
+        RequestEntries {
+            cache,
+            keys: Vec::with_capacity(PARTS.len()),
+        }
+    }
+
+    fn store(&mut self, key: String, value: Vec<u8>) {
+        self.keys.push(key.clone());
+        self.cache.insert(key, value);
+    }
+}
+
+impl Drop for RequestEntries<'_> {
+    fn drop(&mut self) {
+        for key in self.keys.drain(..) {
+            self.cache.remove(&key);
+        }
+    }
+}
+
+/// Total-bytes watermarks for the string cache: each halfway between what
+/// the leaky cache is expected to hold at the end of the minute before its
+/// crossing and at the end of that minute — the bytes its keys and values
+/// own, computed from the same generator, plus `TABLE_BYTES_PER_ENTRY` per
+/// entry.
+fn string_cache_watermarks(per_tick: u64) -> Watermarks {
+    let last = STRING_CACHE_CROSSINGS[2];
+    let mut expected = Vec::with_capacity(last as usize + 1);
+    let mut bytes = 0usize;
+    for tick in 0..=last {
+        for r in 0..per_tick {
+            let id = tick * per_tick + r;
+            for part in 0..PARTS.len() {
+                bytes +=
+                    cache_key(id, part).capacity() + body_len(id, part) + TABLE_BYTES_PER_ENTRY;
+            }
+        }
+        expected.push(bytes as u64);
+    }
+    let mark = |minute: u64| (expected[minute as usize - 1] + expected[minute as usize]) / 2;
+    let [yellow, orange, red] = STRING_CACHE_CROSSINGS.map(mark);
+    Watermarks::total_bytes(yellow, orange, red).expect("increasing watermarks")
+}
+
+/// (d) A `String → Vec<u8>` request cache, governed on total bytes (table
+/// plus what keys and values own): leaky, it keeps every request's entries;
+/// fixed, each request removes its own when it ends. At the end the leaky
+/// map's report is checked against the counting allocator.
+fn string_cache(n: usize) -> CaseResult {
+    let per_tick = (n / 2_000).clamp(100, 1_000) as u64;
+    let marks = string_cache_watermarks(per_tick);
+    let bar = progress(2 * TICKS, "leak (d): string cache");
+    let mut series = Vec::new();
+    let mut flags = Vec::new();
+    let (mut reported, mut counted) = (0, 0);
+    let mut ends = Vec::new();
+    for leaky in [true, false] {
+        let registry = Registry::with_config(RegistryConfig {
+            window: 10,
+            ..RegistryConfig::default()
+        });
+        let events = registry.subscribe();
+        let name = if leaky {
+            "string cache (leaky)"
+        } else {
+            "string cache (fixed)"
+        };
+        let mut cache: Governed<String, Vec<u8>> = Governed::builder(name)
+            .registry(&registry)
+            .watermarks(marks)
+            .build();
+        cache.track_owned_bytes(String::capacity, Vec::capacity);
+        let t0 = Instant::now();
+        let (mut total, mut table) = (Vec::new(), Vec::new());
+        let mut flagged = false;
+        for tick in 0..TICKS {
+            for r in 0..per_tick {
+                let id = tick * per_tick + r;
+                if leaky {
+                    for part in 0..PARTS.len() {
+                        cache.insert(cache_key(id, part), body(id, part));
+                    }
+                } else {
+                    let mut request = RequestEntries::new(&mut cache);
+                    for part in 0..PARTS.len() {
+                        request.store(cache_key(id, part), body(id, part));
+                    }
+                }
+            }
+            registry.sample_at(minute(t0, tick));
+            let figures = cache.report().figures;
+            total.push((tick, figures.total_bytes() as usize));
+            table.push((tick, figures.allocated_bytes as usize));
+            flags.extend(events.try_iter().map(|e| flag(tick, name, &e)));
+            let trend = &registry.maps()[0].trend;
+            if !flagged && trend.suspected_leak {
+                flagged = true;
+                flags.push(Flag {
+                    tick,
+                    map: name.into(),
+                    what: format!(
+                        "suspected_leak: grew over every sample, {:.0} entries/min",
+                        trend.len_per_second * 60.0
+                    ),
+                });
+            }
+            bar.inc(1);
+        }
+        ends.push(cache.report().figures);
+        if leaky {
+            // What gomap says the map and its contents hold, then what the
+            // allocator gets back when they go: the bytes it held for them.
+            // `take` leaves the governed handle (and the registry's record of
+            // it) alone and hands over the map with every entry.
+            let figures = cache.report().figures;
+            reported = figures.total_bytes() as usize;
+            let contents = cache.take();
+            let held = live_bytes();
+            drop(contents);
+            counted = held.saturating_sub(live_bytes());
+        }
+        series.push(Series {
+            name: format!("{name}: total bytes (table + keys + values)"),
+            points: total,
+        });
+        if leaky {
+            series.push(Series {
+                name: format!("{name}: table bytes only"),
+                points: table,
+            });
+        }
+    }
+    bar.finish_and_clear();
+    let crossed = |level: &str| {
+        flags
+            .iter()
+            .find(|f| f.map.ends_with("(leaky)") && f.what.contains(&format!("→ {level} ")))
+            .map_or_else(|| "never".to_string(), |f| f.tick.to_string())
+    };
+    let suspected = flags
+        .iter()
+        .find(|f| f.map.ends_with("(leaky)") && f.what.starts_with("suspected_leak"))
+        .map_or_else(|| "never".to_string(), |f| f.tick.to_string());
+    let fixed_left_green = flags
+        .iter()
+        .any(|f| f.map.ends_with("(fixed)") && f.what.starts_with("level"));
+    let [y, o, r] = STRING_CACHE_CROSSINGS;
+    let summary = format!(
+        "after {TICKS} simulated minutes of {per_tick} requests each ({} entries of {}–{} B per request): \
+         the leaky cache holds {} in total, {} of it table bytes; it crossed yellow, orange and red at \
+         minutes {}, {} and {} (watermarks set for {y}, {o} and {r}) and was flagged suspected_leak at \
+         minute {suspected}. The fixed cache ends at {}, {}. gomap reported {reported} bytes for the \
+         leaky cache; the counting allocator held {counted} bytes for it{}",
+        PARTS.len(),
+        BODY_BYTES.0,
+        BODY_BYTES.1,
+        human_bytes(ends[0].total_bytes() as usize),
+        human_bytes(ends[0].allocated_bytes as usize),
+        crossed("yellow"),
+        crossed("orange"),
+        crossed("red"),
+        human_bytes(ends[1].total_bytes() as usize),
+        if fixed_left_green {
+            "having left green"
+        } else {
+            "green throughout"
+        },
+        if reported == counted {
+            " (equal)".to_string()
+        } else {
+            format!(" (they differ by {} bytes)", reported.abs_diff(counted))
+        },
+    );
+    CaseResult {
+        case: Case::StringCache,
+        title: "(d) a String → Vec<u8> request cache that leaks, governed on total bytes".into(),
+        claim: "A map of String keys and Vec<u8> values keeps 48 bytes a slot in its table; the \
+                bytes are in what the keys and values own. Told how to measure them \
+                (track_owned_bytes(String::capacity, Vec::capacity)), gomap keeps that figure exact \
+                on every write, so watermarks on total bytes catch the leaky cache as its contents \
+                grow, while its table bytes alone stay small. The fixed cache removes a request's \
+                entries when the request ends and stays green.",
+        series,
+        flags,
+        observations: Vec::new(),
+        summary,
+        reported_bytes: Some(reported),
+        counted_bytes: Some(counted),
     }
 }
 
@@ -411,6 +677,13 @@ impl Outcome for Leak {
                     out += &format!("| {} | {} | {} |\n", f.tick, f.map, f.what);
                 }
                 out += "\n";
+            }
+            if let (Some(reported), Some(counted)) = (c.reported_bytes, c.counted_bytes) {
+                out += &format!(
+                    "| leaky cache at the end | bytes |\n|---|---:|\n\
+                     | reported by gomap (table + owned) | {reported} |\n\
+                     | held, by the counting allocator | {counted} |\n\n"
+                );
             }
             if !c.observations.is_empty() {
                 out += "| clear | snapshots | half-cleared |\n|---|---:|---:|\n";

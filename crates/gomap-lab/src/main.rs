@@ -59,9 +59,9 @@ enum Command {
     /// before, after, and after refilling 1 %, for gomap (Auto, Never), std
     /// and hashbrown.
     Clear(Common),
-    /// The seed's three production cases (section 3), leaky pattern beside
-    /// the fixed one, memory over simulated time, and the governance layer
-    /// catching the leaky one.
+    /// The seed's three production cases (section 3) and a request cache
+    /// governed on total bytes, leaky pattern beside the fixed one, memory
+    /// over simulated time, and the governance layer catching the leaky one.
     Leak {
         /// Which case to run.
         #[arg(long, value_enum, default_value_t = Case::All)]
@@ -166,7 +166,10 @@ pub enum Case {
     PeriodicBurst,
     /// (c) a clear done shard by shard while readers iterate.
     RwlockClear,
-    /// All three.
+    /// (d) a `String → Vec<u8>` request cache that leaks, governed on the
+    /// bytes its keys and values own.
+    StringCache,
+    /// All four.
     All,
 }
 

@@ -168,6 +168,45 @@ fn figures(r: &Report) -> Vec<Figure> {
                     ),
                 });
             }
+            Case::StringCache => {
+                let lines: Vec<Line> = case
+                    .series
+                    .iter()
+                    .map(|s| Line {
+                        name: s.name.clone(),
+                        points: s
+                            .points
+                            .iter()
+                            .map(|&(t, b)| (t as f64, b as f64 / MIB))
+                            .collect(),
+                    })
+                    .collect();
+                let flags: Vec<String> = case
+                    .flags
+                    .iter()
+                    .map(|f| format!("minute {}: {} — {}", f.tick, f.map, f.what))
+                    .collect();
+                out.push(Figure {
+                    name: "leak-string-cache",
+                    svg: chart::lines(
+                        &case.title,
+                        "simulated minute",
+                        "MiB",
+                        &lines,
+                        SeriesLabelPosition::UpperLeft,
+                    ),
+                    caption: format!(
+                        "{} {}. Governance: {}.",
+                        case.claim,
+                        case.summary,
+                        if flags.is_empty() {
+                            "no flag".to_string()
+                        } else {
+                            flags.join("; ")
+                        }
+                    ),
+                });
+            }
             _ => {
                 let categories: Vec<String> =
                     case.observations.iter().map(|o| o.0.clone()).collect();

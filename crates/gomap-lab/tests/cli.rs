@@ -155,6 +155,96 @@ fn leak_and_grow_and_bench_run() {
 }
 
 #[test]
+fn leak_string_cache_reports_what_the_allocator_counts() {
+    let out = lab(&[
+        "leak",
+        "--case",
+        "string-cache",
+        "--n",
+        "20000",
+        "--format",
+        "json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cases = json["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 1);
+    let case = &cases[0];
+    assert_eq!(case["case"], "string-cache");
+
+    // What gomap reported for the leaky map is what the allocator held.
+    let reported = case["reported_bytes"].as_u64().unwrap();
+    let counted = case["counted_bytes"].as_u64().unwrap();
+    assert!(reported > 1 << 20, "{reported}");
+    assert_eq!(reported, counted, "reported_bytes against counted_bytes");
+
+    // The leaky map climbs yellow, orange, red in that order, at the
+    // minutes its watermarks were set for, and is flagged.
+    let flags = case["flags"].as_array().unwrap();
+    let of = |map: &str| -> Vec<(u64, String)> {
+        flags
+            .iter()
+            .filter(|f| f["map"] == map)
+            .map(|f| {
+                (
+                    f["tick"].as_u64().unwrap(),
+                    f["what"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let leaky = of("string cache (leaky)");
+    let levels: Vec<(u64, &str)> = leaky
+        .iter()
+        .filter(|(_, what)| what.starts_with("level"))
+        .map(|(tick, what)| (*tick, what.split(' ').nth(3).unwrap()))
+        .collect();
+    assert_eq!(
+        levels,
+        [(5, "yellow"), (10, "orange"), (20, "red")],
+        "{leaky:?}"
+    );
+    assert!(
+        leaky
+            .iter()
+            .all(|(_, what)| !what.starts_with("level") || what.ends_with("total bytes")),
+        "{leaky:?}"
+    );
+    assert!(
+        leaky
+            .iter()
+            .any(|(_, what)| what.starts_with("suspected_leak")),
+        "{leaky:?}"
+    );
+    // The fixed map never leaves green and is never flagged.
+    assert_eq!(of("string cache (fixed)"), [], "the fixed map was flagged");
+
+    // Table bytes alone stay a small part of what the leaky map holds.
+    let series = case["series"].as_array().unwrap();
+    let end = |name: &str| {
+        series
+            .iter()
+            .find(|s| s["name"].as_str().unwrap().starts_with(name))
+            .unwrap_or_else(|| panic!("no series {name}"))["points"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()[1]
+            .as_u64()
+            .unwrap()
+    };
+    let total = end("string cache (leaky): total");
+    let table = end("string cache (leaky): table");
+    assert_eq!(total, reported);
+    assert!(table * 10 < total, "table {table} of {total}");
+    assert!(end("string cache (fixed): total") < 64 << 10);
+}
+
+#[test]
 fn serve_answers_metrics_and_stops_after_its_duration() {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

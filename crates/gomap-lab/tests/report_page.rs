@@ -9,12 +9,13 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const CHARTS: [&str; 8] = [
+const CHARTS: [&str; 9] = [
     "clear-emptied",
     "clear-refilled",
     "leak-http-context",
     "leak-periodic-burst",
     "leak-rwlock-clear",
+    "leak-string-cache",
     "grow-latency",
     "grow-timeline",
     "bench-ratios",
