@@ -742,10 +742,24 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
         // Forget the loan first: a measure that panics leaves the value
         // counted at its size when lent, and the table usable.
         self.lent_any = false;
-        let now = self.owned_bytes();
-        if let (Some(owned), Some(now)) = (&mut self.owned, now) {
-            owned.lent = Lent::None;
-            owned.bytes = now;
+        let Some(owned) = &mut self.owned else {
+            return;
+        };
+        match mem::replace(&mut owned.lent, Lent::None) {
+            Lent::None => {}
+            Lent::One { value, before } => {
+                // SAFETY: `owned.rs`'s invariant: a live value of this
+                // table, its `&mut` borrow over (we hold `&mut self`).
+                let now = (owned.measure.value)(unsafe { value.as_ref() });
+                owned.bytes = (owned.bytes + now).saturating_sub(before);
+            }
+            Lent::All => {
+                let measure = owned.measure;
+                let bytes = self.iter().map(|(k, v)| measure.entry(k, v)).sum();
+                if let Some(owned) = &mut self.owned {
+                    owned.bytes = bytes;
+                }
+            }
         }
     }
 
