@@ -109,8 +109,25 @@ fn promtool_check_metrics_finds_nothing_to_say() {
         return;
     };
     let (registry, _maps) = busy_registry();
-    let text = http::render_metrics(&registry);
+    // A map watermarked on total bytes, whose values own bytes (built big
+    // enough to be among the maps with series of their own).
+    let mut bodies: Governed<u64, Vec<u8>> = Governed::builder("bodies")
+        .registry(&registry)
+        .watermarks(Watermarks::total_bytes(64 << 20, 128 << 20, 256 << 20).unwrap())
+        .capacity(200_000)
+        .build();
+    bodies.track_owned_bytes(|_| 0, Vec::capacity);
+    bodies.insert(1, vec![0; 4096]);
+    // A real scrape, over HTTP.
+    let server = http::serve(&registry, "127.0.0.1:0".parse().unwrap()).unwrap();
+    let text = ureq::get(&format!("http://{}/metrics", server.addr()))
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap();
     for expected in [
+        "gomap_map_owned_bytes{map=\"bodies\"",
+        "gomap_map_watermark_total_bytes{",
         "gomap_map_watermark_bytes{",
         "gomap_map_watermark_entries{",
         "gomap_registry_watermark_bytes{",
