@@ -1,4 +1,4 @@
-//! The seed's section 2: five ways to empty a map, and what each costs.
+//! Five ways to empty a map, and what each costs.
 
 use std::collections::HashMap as StdMap;
 use std::time::Instant;
@@ -13,13 +13,13 @@ use crate::Outcome;
 
 type Hasher = foldhash::fast::RandomState;
 
-/// The five methods, in the seed's order.
+/// The five methods.
 pub const METHODS: [&str; 5] = [
-    "remove every key in a loop (2.1)",
-    "replace with a new map (2.2)",
-    "clear() (2.3)",
-    "reset() / clear()+shrink_to_fit() (2.2, memory back now)",
-    "drop an arena of maps (4: arenas)",
+    "remove every key in a loop",
+    "replace with a new map",
+    "clear()",
+    "reset() / clear()+shrink_to_fit() (memory back now)",
+    "drop an arena of maps",
 ];
 
 /// One map, one method.
@@ -237,7 +237,7 @@ pub fn run(n: usize) -> Clear {
 impl Outcome for Clear {
     fn text(&self) -> String {
         let mut out = format!(
-            "clear: the seed's five ways to empty a map of {} u64 → u64 entries\n\n",
+            "clear: five ways to empty a map of {} u64 → u64 entries\n\n",
             self.n
         );
         out += &format!(

@@ -1,4 +1,4 @@
-//! The seed's section 1: growth is incremental. Every insert timed while
+//! Growth is incremental. Every insert timed while
 //! growing to N, and gomap's timeline of buckets and migrations.
 
 use std::collections::HashMap as StdMap;

@@ -1,4 +1,4 @@
-//! The seed's section 3: three production cases, leaky beside fixed, memory
+//! Production cases where a map keeps memory, leaky beside fixed, memory
 //! over simulated time, and the governance layer catching the leaky one;
 //! and (d) a `String → Vec<u8>` request cache governed on total bytes, its
 //! report checked against the counting allocator.
@@ -38,7 +38,7 @@ pub struct Flag {
 pub struct CaseResult {
     pub case: Case,
     pub title: String,
-    /// What the seed says, and what this case shows of it.
+    /// The claim, and what this case shows of it.
     pub claim: &'static str,
     /// Memory over time, leaky and fixed patterns.
     pub series: Vec<Series>,
@@ -210,7 +210,7 @@ fn http_context(n: usize) -> CaseResult {
     CaseResult {
         case: Case::HttpContext,
         title: "(a) a per-request cache hung on a long-lived context, never cleaned".into(),
-        claim: "Seed 3.1: the map keeps request objects alive across reused connections. \
+        claim: "A request context's map keeps request objects alive across reused connections. \
                 Fixed by an RAII guard; the governed map is flagged suspected_leak and climbs the watermarks.",
         series,
         flags,
@@ -328,7 +328,7 @@ fn periodic_burst(n: usize) -> CaseResult {
     CaseResult {
         case: Case::PeriodicBurst,
         title: format!("(b) a periodic task's map after a burst: {n} entries, then {SETTLED}"),
-        claim: "Seed 1 and 3.2: Go's map never shrinks, so the bucket array stays at its peak. \
+        claim: "Go's map never shrinks, so the bucket array stays at its peak. \
                 gomap Auto migrates to fewer buckets as it empties. The Never map is governed: crossing \
                 orange made it finish its running grow at once (orange's action), and it stays at orange.",
         series,
@@ -404,7 +404,7 @@ fn rwlock_clear(n: usize) -> CaseResult {
     CaseResult {
         case: Case::RwlockClear,
         title: "(c) a clear done shard by shard while readers iterate".into(),
-        claim: "Seed 3.3: readers iterating while another goroutine deletes. In Rust the \
+        claim: "Readers iterating while another goroutine deletes. In Rust the \
                 type system rules out the crash; what remains is readers seeing half a clear, \
                 which one all-shards clear removes.",
         series: Vec::new(),

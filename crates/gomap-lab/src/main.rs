@@ -1,4 +1,4 @@
-//! gomap-lab: the seed's experiments and production cases, measured on
+//! gomap-lab: why maps keep memory and what gomap does about it, measured on
 //! this machine, drawn and reported.
 //!
 //! `cargo run --release -p gomap-lab -- report` runs everything and writes
@@ -31,8 +31,8 @@ static ALLOCATOR: cap::Cap<std::alloc::System> = cap::Cap::new(std::alloc::Syste
 #[command(
     name = "gomap-lab",
     version,
-    about = "Go's map rebuilt in Rust, measured: the seed's claims as experiments on this machine",
-    long_about = "Each command turns claims of the seed document into measurements on this \
+    about = "Go's map rebuilt in Rust, measured: what the project claims, as experiments on this machine",
+    long_about = "Each command turns one of the project's claims into measurements on this \
                   machine, gomap against std's HashMap, hashbrown and (with `bench --go`) Go. \
                   `report` runs them all and writes an HTML page with charts."
 )]
@@ -55,11 +55,11 @@ enum Command {
         #[arg(long, value_name = "PATH")]
         go: Option<PathBuf>,
     },
-    /// The seed's five ways to empty a map (section 2): time taken, bytes
+    /// The five ways to empty a map: time taken, bytes
     /// before, after, and after refilling 1 %, for gomap (Auto, Never), std
     /// and hashbrown.
     Clear(Common),
-    /// The seed's three production cases (section 3) and a request cache
+    /// Three production cases where maps keep memory, and a request cache
     /// governed on total bytes, leaky pattern beside the fixed one, memory
     /// over simulated time, and the governance layer catching the leaky one.
     Leak {
@@ -70,8 +70,8 @@ enum Command {
         common: Common,
     },
     /// Per-insert latency while growing to N (p50 … max) for gomap, std and
-    /// hashbrown, and gomap's timeline of buckets and migrations (section 1:
-    /// incremental growth).
+    /// hashbrown, and gomap's timeline of buckets and migrations
+    /// (incremental growth).
     Grow(Common),
     /// Throughput of insert, lookup hit/miss, remove and iterate, and bytes
     /// per entry, as ratios to std and hashbrown from the same run; with a

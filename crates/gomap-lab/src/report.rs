@@ -113,7 +113,7 @@ fn figures(r: &Report) -> Vec<Figure> {
             name,
             svg: chart::bars(title, "MiB", &short.map(String::from), &series, false),
             caption: format!(
-                "The seed's five ways to empty a map of {} entries (section 2). Through a loop of removes \
+                "Five ways to empty a map of {} entries. Through a loop of removes \
                  only gomap Auto gives memory back by itself, shrinking as it goes; after clear() every map \
                  still holds its array, and gomap Auto gives it back over the next writes (the refill \
                  chart); std, hashbrown and gomap Never keep their peak, as Go's map does.",
@@ -245,14 +245,17 @@ fn figures(r: &Report) -> Vec<Figure> {
     out.push(Figure {
         name: "grow-latency",
         svg: chart::bars(
-            &format!("Insert latency while growing to {} (µs, log scale)", r.grow.n),
+            &format!(
+                "Insert latency while growing to {} (µs, log scale)",
+                r.grow.n
+            ),
             "µs",
             &quantiles.map(String::from),
             &series,
             true,
         ),
         caption: format!(
-            "Seed section 1: growth is incremental, so no insert rehashes the whole map. Worst insert: \
+            "Growth is incremental, so no insert rehashes the whole map. Worst insert: \
              gomap {:.2} ms, std {:.2} ms, hashbrown {:.2} ms (they rehash everything at once).",
             worst("gomap") as f64 / 1e6,
             worst("std HashMap") as f64 / 1e6,
@@ -276,11 +279,20 @@ fn figures(r: &Report) -> Vec<Figure> {
             "B  /  migration progress × 10",
             &[
                 timeline(|m| m.b as f64, "B (log2 of buckets)"),
-                timeline(|m| if m.migration.is_empty() { 0.0 } else { 10.0 * m.progress }, "grow progress × 10 (0 = none running)"),
+                timeline(
+                    |m| {
+                        if m.migration.is_empty() {
+                            0.0
+                        } else {
+                            10.0 * m.progress
+                        }
+                    },
+                    "grow progress × 10 (0 = none running)",
+                ),
             ],
             SeriesLabelPosition::UpperLeft,
         ),
-        caption: "Seed section 1: a double-size grow starts at load 6.5 and moves a couple of old buckets \
+        caption: "A double-size grow starts at load 6.5 and moves a couple of old buckets \
                   per write while both arrays live; B steps up by one each time."
             .into(),
     });

@@ -84,7 +84,7 @@ fn clear_prints_json_with_every_map_and_method() {
             .find(|r| r["map"] == map && r["method"].as_str().unwrap().starts_with(method))
             .unwrap_or_else(|| panic!("{map} / {method}"))
     };
-    // The seed's claims, on this run: a loop of removes keeps the peak in
+    // The claims, on this run: a loop of removes keeps the peak in
     // std (and Go, and gomap Never); gomap Auto gives it back; reset frees.
     let std_loop = find("std HashMap", "remove every key");
     assert_eq!(std_loop["bytes_after"], std_loop["bytes_before"]);

@@ -4,8 +4,8 @@
 //!   behind a parking_lot `RwLock`: the general-purpose concurrent map.
 //!   Its [`clear`](ShardedMap::clear) and [`take`](ShardedMap::take) hold
 //!   every shard's write lock at once, so no reader ever sees half a clear —
-//!   the seed's production case 3 (readers iterating while another thread
-//!   deletes under a `sync.RWMutex` used the wrong way) cannot happen.
+//!   readers iterating while another thread deletes (under a `sync.RWMutex`
+//!   used the wrong way, in Go) cannot see a half-cleared map.
 //! - [`SyncMap`] — Go's `sync.Map` for read-mostly data: lock-free loads of
 //!   keys in an atomically swapped read-only snapshot, new keys in a dirty
 //!   map under a mutex, promotion after as many misses as the dirty map has

@@ -47,8 +47,8 @@ struct Shard<K, V, S>(RwLock<HashMap<K, V, S>>);
 /// reports its bytes; [`mem_stats`](Self::mem_stats) sums them.
 /// [`clear`](Self::clear) and [`take`](Self::take) hold every shard's write
 /// lock at once, so a reader — [`iter`](Self::iter), [`read_all`](Self::read_all)
-/// — sees all of the map or none of it, never half (the seed's production
-/// case 3).
+/// — sees all of the map or none of it, never half (readers iterating
+/// while another thread clears shard by shard see a mix).
 ///
 /// # Lock order
 ///

@@ -1,5 +1,5 @@
 //! Real threads, bounded in count and in operations: no lost updates, every
-//! value dropped exactly once, and the seed's production case 3.
+//! value dropped exactly once, and readers iterating while a writer clears.
 #![cfg(not(loom))]
 
 use std::collections::HashSet;
@@ -196,7 +196,7 @@ fn sync_map_mixed_ops_drop_every_value_once() {
     assert_eq!(LIVE.load(Ordering::Relaxed), 0);
 }
 
-/// The seed's production case 3: readers iterate while a writer empties the
+/// A production case: readers iterate while a writer empties the
 /// map. With `ShardedMap::clear` (every shard's write lock at once) each
 /// snapshot a reader takes is the map between two clears: one generation's
 /// values, and exactly the keys that generation had inserted so far (a

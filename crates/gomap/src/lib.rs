@@ -38,7 +38,7 @@
 //! ## Maps in an arena
 //!
 //! Maps take any [`Allocator`], so a group of short-lived maps (say, the
-//! per-request caches of the seed's first production case) can live in one
+//! per-request caches of a service's requests) can live in one
 //! `bumpalo` arena and be freed together when the request ends. A bump
 //! arena reclaims nothing on `shrink`, `clear` or `reset` — only when the
 //! arena itself is reset or dropped.
