@@ -139,6 +139,29 @@ fn classic_key_and_element_sizes_are_named() {
     assert_eq!(report["sites"][0]["confidence"], "high");
 }
 
+/// Without the source at hand (only sizes to go by), the controls are still
+/// not taken for maps: the slice's bigger, non-doubling sizes and the pile
+/// of structs' slice give them away, in both Go layouts.
+#[test]
+fn controls_are_not_maps_without_the_source() {
+    for profile in ["leaky-go1.19-heap2.pb.gz", "leaky-go1.27-heap2.pb.gz"] {
+        let report = json(&["pprof", &data(profile), "--format", "json"]);
+        let functions: Vec<&str> = report["sites"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|s| s["function"].as_str())
+            .collect();
+        assert_eq!(&functions[..2], ["main.grow", "main.bursty"], "{profile}");
+        for control in ["main.pile", "main.appendTo"] {
+            assert!(
+                !functions.contains(&control),
+                "{profile}: {control} in {functions:?}"
+            );
+        }
+    }
+}
+
 /// Serves `body` once on a loopback port; returns the URL.
 fn serve_once(body: Vec<u8>) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();

@@ -468,7 +468,11 @@ pub fn analyze(site: &Site, layout: Layout, line: Option<&Line>) -> Option<Findi
             .map(|s| s.alloc_bytes)
             .sum();
         if arrays_alloc > 0 && unexplained >= arrays_alloc {
-            level -= 1;
+            // A map's arrays only double, so bigger objects beside them
+            // that fit no map are a slice past its doubling phase (it then
+            // grows by ~1.25x), whose doubling sizes merely look like
+            // bucket arrays: not a map unless the line itself says so.
+            level -= 2;
             contradicted = true;
             evidence.push(format!(
                 "but bigger objects here ({}) fit no map: a growing slice?",
