@@ -90,10 +90,18 @@ impl SiteLabel {
     /// assert_eq!(SiteLabel::Off.label(site), "");
     /// ```
     pub fn label(self, site: &Location<'_>) -> String {
+        self.of_site(&site.to_string()).to_string()
+    }
+
+    /// The label for a map whose full site (`file:line:column`, as in
+    /// `MapReport::site`) is `site`: a part of it.
+    pub(crate) fn of_site(self, site: &str) -> &str {
         match self {
-            SiteLabel::Full => site.to_string(),
-            SiteLabel::File => site.file().to_string(),
-            SiteLabel::Off => String::new(),
+            SiteLabel::Full => site,
+            // The line and column are the last two fields: a file name may
+            // hold a `:` itself (a Windows drive).
+            SiteLabel::File => site.rsplitn(3, ':').nth(2).unwrap_or(site),
+            SiteLabel::Off => "",
         }
     }
 }

@@ -266,18 +266,6 @@ impl<'a> Group<'a> {
     }
 }
 
-/// The `site` label `how` gives a map whose full site (`file:line:column`,
-/// as in [`MapReport::site`]) is `site`: a part of it.
-fn site_label(site: &str, how: SiteLabel) -> &str {
-    match how {
-        SiteLabel::Full => site,
-        // The line and column are the last two fields: a file name may hold
-        // a `:` itself (a Windows drive).
-        SiteLabel::File => site.rsplitn(3, ':').nth(2).unwrap_or(site),
-        SiteLabel::Off => "",
-    }
-}
-
 /// The name of the group the maps outside the cap are summed into.
 const OTHER: &str = "other";
 
@@ -291,7 +279,7 @@ fn grouped(maps: &[MapReport], how: SiteLabel, cap: usize) -> (Vec<Group<'_>>, O
         HashMap::with_capacity_and_hasher(maps.len(), DefaultHashBuilder::default());
     let mut groups: Vec<Group> = Vec::with_capacity(maps.len());
     for map in maps {
-        let key = (map.name.as_str(), site_label(&map.site, how));
+        let key = (map.name.as_str(), how.of_site(&map.site));
         let i = *index.entry(key).or_insert_with(|| {
             groups.push(Group::new(key.0, key.1));
             groups.len() - 1
@@ -448,7 +436,7 @@ impl Registry {
         gauge!(REG_ENTRIES).set(entries as f64);
         gauge!(REG_BYTES).set(bytes as f64);
         gauge!(REG_OWNED).set(owned as f64);
-        gauge!(REG_LEVEL).set(f64::from(self.totals().level as u8));
+        gauge!(REG_LEVEL).set(f64::from(self.total_level() as u8));
         if let Some(marks) = &config.total_watermarks {
             watermark_gauges(
                 marks,
@@ -483,7 +471,9 @@ mod tests {
 
     #[test]
     fn site_labels_cut_at_the_line() {
-        let label = site_label;
+        fn label(site: &str, how: SiteLabel) -> &str {
+            how.of_site(site)
+        }
         let site = "src/cache.rs:42:17";
         assert_eq!(label(site, SiteLabel::Full), site);
         assert_eq!(label(site, SiteLabel::File), "src/cache.rs");

@@ -143,11 +143,6 @@ impl Figures {
     pub fn total_bytes(&self) -> u64 {
         self.allocated_bytes + self.owned_bytes
     }
-
-    /// Whether a migration is running.
-    pub fn migrating(&self) -> bool {
-        self.migration_total > self.migration_evacuated
-    }
 }
 
 numbers! {

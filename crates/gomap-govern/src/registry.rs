@@ -294,12 +294,17 @@ impl Registry {
         self.inner.live().iter().map(|c| c.report()).collect()
     }
 
+    /// The registry total's level (moved by samples).
+    pub(crate) fn total_level(&self) -> Level {
+        Level::from_u8(self.inner.total_level.load(Relaxed))
+    }
+
     /// The sum over every live map, and the total's level.
     pub fn totals(&self) -> Totals {
         let maps = self.inner.live();
         let mut totals = Totals {
             maps: maps.len(),
-            level: Level::from_u8(self.inner.total_level.load(Relaxed)),
+            level: self.total_level(),
             ..Totals::default()
         };
         for cell in &maps {

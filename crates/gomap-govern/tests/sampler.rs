@@ -14,6 +14,9 @@ use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, Share
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Metadata as TracingMetadata, Subscriber};
 
+mod common;
+use common::eventually;
+
 /// Panics on every metric it is handed.
 struct PanickingRecorder;
 
@@ -53,16 +56,6 @@ impl Subscriber for PanickingLogger {
     }
     fn enter(&self, _: &Id) {}
     fn exit(&self, _: &Id) {}
-}
-
-fn eventually(what: &str, ready: impl Fn() -> bool) {
-    for _ in 0..6_000 {
-        if ready() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    panic!("{what}: not after a minute");
 }
 
 #[test]

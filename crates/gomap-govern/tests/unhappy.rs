@@ -15,6 +15,9 @@ use gomap_govern::{
     Watermarks,
 };
 
+mod common;
+use common::eventually;
+
 /// Runs `f` on its own thread and fails if it has not finished after a
 /// minute: a deadlock detector, not a speed check.
 fn finishes<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
@@ -34,17 +37,6 @@ fn finishes<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'stati
             panic!("{what}: still running after a minute (deadlock?)")
         }
     }
-}
-
-/// Polls `ready` for up to a minute.
-fn eventually(what: &str, ready: impl Fn() -> bool) {
-    for _ in 0..6_000 {
-        if ready() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    panic!("{what}: not after a minute");
 }
 
 /// The level a map's published figures give, from scratch (no hysteresis

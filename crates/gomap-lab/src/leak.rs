@@ -111,6 +111,24 @@ fn measure_name(measure: Measure) -> &'static str {
     }
 }
 
+/// The flag of the registry's first `suspected_leak` on its one map, if
+/// this sample raised it (`flagged` remembers that it did).
+fn first_leak_flag(flagged: &mut bool, tick: u64, map: &str, registry: &Registry) -> Option<Flag> {
+    let trend = registry.maps()[0].trend;
+    if *flagged || !trend.suspected_leak {
+        return None;
+    }
+    *flagged = true;
+    Some(Flag {
+        tick,
+        map: map.into(),
+        what: format!(
+            "suspected_leak: grew over every sample, {:.0} entries/min",
+            trend.len_per_second * 60.0
+        ),
+    })
+}
+
 /// A request's cache: what a handler memoises while it runs.
 type RequestCache = gomap::HashMap<u64, Vec<u8>>;
 
@@ -180,17 +198,7 @@ fn http_context(n: usize) -> CaseResult {
             registry.sample_at(minute(t0, tick));
             points.push((tick, bytes_since(base)));
             flags.extend(events.try_iter().map(|e| flag(tick, name, &e)));
-            if !flagged && registry.maps()[0].trend.suspected_leak {
-                flagged = true;
-                flags.push(Flag {
-                    tick,
-                    map: name.into(),
-                    what: format!(
-                        "suspected_leak: grew over every sample, {:.0} entries/min",
-                        registry.maps()[0].trend.len_per_second * 60.0
-                    ),
-                });
-            }
+            flags.extend(first_leak_flag(&mut flagged, tick, name, &registry));
             bar.inc(1);
         }
         series.push(Series {
@@ -557,18 +565,7 @@ fn string_cache(n: usize) -> CaseResult {
             total.push((tick, figures.total_bytes() as usize));
             table.push((tick, figures.allocated_bytes as usize));
             flags.extend(events.try_iter().map(|e| flag(tick, name, &e)));
-            let trend = &registry.maps()[0].trend;
-            if !flagged && trend.suspected_leak {
-                flagged = true;
-                flags.push(Flag {
-                    tick,
-                    map: name.into(),
-                    what: format!(
-                        "suspected_leak: grew over every sample, {:.0} entries/min",
-                        trend.len_per_second * 60.0
-                    ),
-                });
-            }
+            flags.extend(first_leak_flag(&mut flagged, tick, name, &registry));
             bar.inc(1);
         }
         ends.push(cache.report().figures);

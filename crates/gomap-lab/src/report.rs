@@ -125,18 +125,7 @@ fn figures(r: &Report) -> Vec<Figure> {
     for case in &r.leak.cases {
         match case.case {
             Case::HttpContext | Case::PeriodicBurst => {
-                let lines: Vec<Line> = case
-                    .series
-                    .iter()
-                    .map(|s| Line {
-                        name: s.name.clone(),
-                        points: s
-                            .points
-                            .iter()
-                            .map(|&(t, b)| (t as f64, b as f64 / MIB))
-                            .collect(),
-                    })
-                    .collect();
+                let lines = mib_lines(&case.series);
                 let flags: Vec<String> = case
                     .flags
                     .iter()
@@ -146,7 +135,7 @@ fn figures(r: &Report) -> Vec<Figure> {
                             || f.what.contains("→ red")
                     })
                     .take(4)
-                    .map(|f| format!("minute {}: {} — {}", f.tick, f.map, f.what))
+                    .map(flag_text)
                     .collect();
                 let (name, legend) = if case.case == Case::HttpContext {
                     ("leak-http-context", SeriesLabelPosition::UpperLeft)
@@ -160,32 +149,13 @@ fn figures(r: &Report) -> Vec<Figure> {
                         "{} {} Governance: {}.",
                         case.claim,
                         case.summary,
-                        if flags.is_empty() {
-                            "no flag".to_string()
-                        } else {
-                            flags.join("; ")
-                        }
+                        flags_text(&flags)
                     ),
                 });
             }
             Case::StringCache => {
-                let lines: Vec<Line> = case
-                    .series
-                    .iter()
-                    .map(|s| Line {
-                        name: s.name.clone(),
-                        points: s
-                            .points
-                            .iter()
-                            .map(|&(t, b)| (t as f64, b as f64 / MIB))
-                            .collect(),
-                    })
-                    .collect();
-                let flags: Vec<String> = case
-                    .flags
-                    .iter()
-                    .map(|f| format!("minute {}: {} — {}", f.tick, f.map, f.what))
-                    .collect();
+                let lines = mib_lines(&case.series);
+                let flags: Vec<String> = case.flags.iter().map(flag_text).collect();
                 out.push(Figure {
                     name: "leak-string-cache",
                     svg: chart::lines(
@@ -199,11 +169,7 @@ fn figures(r: &Report) -> Vec<Figure> {
                         "{} {}. Governance: {}.",
                         case.claim,
                         case.summary,
-                        if flags.is_empty() {
-                            "no flag".to_string()
-                        } else {
-                            flags.join("; ")
-                        }
+                        flags_text(&flags)
                     ),
                 });
             }
@@ -478,5 +444,34 @@ impl Outcome for Report {
         s += &self.bench.markdown();
         s += &self.go_maps.markdown();
         s
+    }
+}
+
+/// A case's series as chart lines, bytes in MiB.
+fn mib_lines(series: &[crate::leak::Series]) -> Vec<Line> {
+    series
+        .iter()
+        .map(|s| Line {
+            name: s.name.clone(),
+            points: s
+                .points
+                .iter()
+                .map(|&(t, b)| (t as f64, b as f64 / MIB))
+                .collect(),
+        })
+        .collect()
+}
+
+/// A flag as a caption says it.
+fn flag_text(f: &crate::leak::Flag) -> String {
+    format!("minute {}: {} — {}", f.tick, f.map, f.what)
+}
+
+/// The flags of a caption, or that there were none.
+fn flags_text(flags: &[String]) -> String {
+    if flags.is_empty() {
+        "no flag".to_string()
+    } else {
+        flags.join("; ")
     }
 }

@@ -10,6 +10,17 @@ fn lab(args: &[&str]) -> Output {
         .expect("running gomap-lab")
 }
 
+/// The lab's JSON output for `args`, which must succeed.
+fn lab_json(args: &[&str]) -> serde_json::Value {
+    let out = lab(args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 fn refused(args: &[&str], mentions: &str) {
     let out = lab(args);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -60,13 +71,7 @@ fn every_command_says_what_it_measures() {
 
 #[test]
 fn clear_prints_json_with_every_map_and_method() {
-    let out = lab(&["clear", "--n", "2000", "--format", "json"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let json = lab_json(&["clear", "--n", "2000", "--format", "json"]);
     let rows = json["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 18);
     for row in rows {
@@ -98,7 +103,7 @@ fn clear_prints_json_with_every_map_and_method() {
 
 #[test]
 fn leak_and_grow_and_bench_run() {
-    let out = lab(&[
+    let json = lab_json(&[
         "leak",
         "--case",
         "periodic-burst",
@@ -107,12 +112,6 @@ fn leak_and_grow_and_bench_run() {
         "--format",
         "json",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let case = &json["cases"][0];
     let end = |i: usize| {
         case["series"][i]["points"]
@@ -156,7 +155,7 @@ fn leak_and_grow_and_bench_run() {
 
 #[test]
 fn leak_string_cache_reports_what_the_allocator_counts() {
-    let out = lab(&[
+    let json = lab_json(&[
         "leak",
         "--case",
         "string-cache",
@@ -165,12 +164,6 @@ fn leak_string_cache_reports_what_the_allocator_counts() {
         "--format",
         "json",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let cases = json["cases"].as_array().unwrap();
     assert_eq!(cases.len(), 1);
     let case = &cases[0];

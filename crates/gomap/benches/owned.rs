@@ -48,6 +48,18 @@ fn insert(c: &mut Criterion) {
     group.finish();
 }
 
+/// The keys of `input` with the values of `fresh`: what an overwrite puts in.
+fn same_keys_new_values(
+    input: &[(String, Vec<u8>)],
+    fresh: &[(String, Vec<u8>)],
+) -> Vec<(String, Vec<u8>)> {
+    input
+        .iter()
+        .zip(fresh)
+        .map(|((k, _), (_, v))| (k.clone(), v.clone()))
+        .collect()
+}
+
 fn overwrite(c: &mut Criterion) {
     let mut group = c.benchmark_group("owned/overwrite");
     for n in [10_000, 100_000] {
@@ -56,12 +68,7 @@ fn overwrite(c: &mut Criterion) {
         group.throughput(Throughput::Elements(n as u64));
         for tracked in [false, true] {
             let full = full(tracked, &input);
-            // The new values go in under the same keys.
-            let new: Vec<(String, Vec<u8>)> = input
-                .iter()
-                .zip(&fresh)
-                .map(|((k, _), (_, v))| (k.clone(), v.clone()))
-                .collect();
+            let new = same_keys_new_values(&input, &fresh);
             group.bench_with_input(BenchmarkId::new(variant(tracked), n), &new, |b, new| {
                 b.iter_batched(
                     || (full.clone(), new.clone()),
@@ -87,11 +94,7 @@ fn overwrite_get_mut(c: &mut Criterion) {
         group.throughput(Throughput::Elements(n as u64));
         for tracked in [false, true] {
             let full = full(tracked, &input);
-            let new: Vec<(String, Vec<u8>)> = input
-                .iter()
-                .zip(&fresh)
-                .map(|((k, _), (_, v))| (k.clone(), v.clone()))
-                .collect();
+            let new = same_keys_new_values(&input, &fresh);
             group.bench_with_input(BenchmarkId::new(variant(tracked), n), &new, |b, new| {
                 b.iter_batched(
                     || (full.clone(), new.clone()),
