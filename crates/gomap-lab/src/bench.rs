@@ -9,24 +9,49 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
+use crate::claims::{Attempts, Claim};
 use crate::measure::{bytes_since, keys, live_bytes, median, progress};
 use crate::Outcome;
 
 type Hasher = foldhash::fast::RandomState;
 
 pub const OPS: [&str; 5] = ["insert", "lookup_hit", "lookup_miss", "remove", "iterate"];
+/// Rounds always run; more run, up to `MAX_ROUNDS`, while the rounds
+/// disagree on the timing claim (`HIT_RATIO`).
 const ROUNDS: usize = 5;
+const MAX_ROUNDS: usize = 11;
+/// The hit claim: a gomap hit costs at most this much of std's and
+/// hashbrown's.
+const HIT_RATIO: f64 = 1.10;
+
+/// A figure for each of the three Rust maps.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct PerMap {
+    pub gomap: f64,
+    pub std: f64,
+    pub hashbrown: f64,
+}
+
+impl PerMap {
+    fn of(f: impl Fn(usize) -> f64) -> PerMap {
+        PerMap {
+            gomap: f(0),
+            std: f(1),
+            hashbrown: f(2),
+        }
+    }
+}
 
 /// One operation's figures.
 #[derive(Clone, Debug, Serialize)]
 pub struct OpRow {
     pub op: &'static str,
-    /// Median ns per operation: gomap, std, hashbrown.
-    pub ns: [f64; 3],
+    /// Median ns per operation.
+    pub ns: PerMap,
     /// Median of per-round ratios gomap / std and gomap / hashbrown (< 1:
     /// gomap is faster).
-    pub vs_std: f64,
-    pub vs_hashbrown: f64,
+    pub gomap_vs_std: f64,
+    pub gomap_vs_hashbrown: f64,
     /// Go's map, ns per operation, when Go ran.
     pub go_ns: Option<f64>,
 }
@@ -45,15 +70,35 @@ pub struct GoResult {
     pub ns_per_op: f64,
 }
 
+/// Go's column: its run, or why there was none.
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum GoColumn {
+    Ran(GoRun),
+    NotRun { why: String },
+}
+
+impl GoColumn {
+    pub fn ran(&self) -> Option<&GoRun> {
+        match self {
+            GoColumn::Ran(go) => Some(go),
+            GoColumn::NotRun { .. } => None,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct Bench {
     pub n: usize,
+    /// Alternating rounds run (each map once per round).
     pub rounds: usize,
     pub ops: Vec<OpRow>,
-    /// Bytes per entry after inserting n: gomap, std, hashbrown.
-    pub bytes_per_entry: [f64; 3],
-    /// The Go run, or why there was none.
-    pub go: Result<GoRun, String>,
+    /// Bytes per entry after inserting n.
+    pub bytes_per_entry: PerMap,
+    /// Per round, whether gomap's hits cost at most `HIT_RATIO` of std's
+    /// and hashbrown's.
+    pub hit_rounds: Vec<bool>,
+    pub go: GoColumn,
 }
 
 /// ns per op for each of `OPS`, and the bytes the full map held.
@@ -172,10 +217,18 @@ pub fn run(n: usize, go: Option<&Path>) -> Bench {
     let absent = keys(n, 2);
     let bar = progress((ROUNDS * 3 + 1) as u64, "bench: throughput");
     let measure: [Measure; 3] = [Gomap::measure, Std::measure, Brown::measure];
+    const HIT: usize = 1;
     // times[map][op][round]
     let mut times = vec![vec![Vec::new(); OPS.len()]; 3];
     let mut bytes = [0usize; 3];
-    for round in 0..ROUNDS {
+    let mut hit_rounds = Vec::new();
+    let mut round = 0;
+    // At least ROUNDS; then on while the rounds disagree about the hit
+    // claim, up to MAX_ROUNDS.
+    while round < ROUNDS || !Attempts::settled(&hit_rounds, MAX_ROUNDS) {
+        if round >= ROUNDS {
+            bar.inc_length(3);
+        }
         for i in 0..3 {
             let m = (i + round) % 3;
             let (ns, b) = measure[m](&present, &absent);
@@ -185,9 +238,15 @@ pub fn run(n: usize, go: Option<&Path>) -> Bench {
             bytes[m] = b;
             bar.inc(1);
         }
+        let hit = |m: usize| times[0][HIT][round] / times[m][HIT][round];
+        hit_rounds.push(hit(1) <= HIT_RATIO && hit(2) <= HIT_RATIO);
+        round += 1;
     }
     bar.set_message("bench: Go");
-    let go = run_go(go, n);
+    let go = match run_go(go, n) {
+        Ok(g) => GoColumn::Ran(g),
+        Err(why) => GoColumn::NotRun { why },
+    };
     bar.finish_and_clear();
     let ops = OPS
         .iter()
@@ -195,19 +254,18 @@ pub fn run(n: usize, go: Option<&Path>) -> Bench {
         .map(|(op, &name)| {
             let ratio = |other: usize| {
                 median(
-                    (0..ROUNDS)
+                    (0..round)
                         .map(|r| times[0][op][r] / times[other][op][r])
                         .collect(),
                 )
             };
             OpRow {
                 op: name,
-                ns: [0, 1, 2].map(|m| median(times[m][op].clone())),
-                vs_std: ratio(1),
-                vs_hashbrown: ratio(2),
+                ns: PerMap::of(|m| median(times[m][op].clone())),
+                gomap_vs_std: ratio(1),
+                gomap_vs_hashbrown: ratio(2),
                 go_ns: go
-                    .as_ref()
-                    .ok()
+                    .ran()
                     .and_then(|g| g.results.iter().find(|r| r.op == name))
                     .map(|r| r.ns_per_op),
             }
@@ -215,23 +273,113 @@ pub fn run(n: usize, go: Option<&Path>) -> Bench {
         .collect();
     Bench {
         n,
-        rounds: ROUNDS,
+        rounds: round,
         ops,
-        bytes_per_entry: bytes.map(|b| b as f64 / n as f64),
+        bytes_per_entry: PerMap::of(|m| bytes[m] as f64 / n as f64),
+        hit_rounds,
         go,
     }
 }
 
+/// The operations the Go claim covers (not remove: gomap's remove also
+/// shrinks the map as it empties, which Go's never does).
+const VS_GO: [&str; 4] = ["insert", "lookup_hit", "lookup_miss", "iterate"];
+
 impl Bench {
     fn go_label(&self) -> String {
-        match &self.go {
-            Ok(g) => format!("Go {} map", g.version),
-            Err(_) => "Go".into(),
+        match self.go.ran() {
+            Some(g) => format!("Go {} map", g.version),
+            None => "Go".into(),
         }
+    }
+
+    fn op(&self, name: &str) -> Option<&OpRow> {
+        self.ops.iter().find(|o| o.op == name)
+    }
+
+    fn verdicts(&self) -> Vec<Claim> {
+        let mut out = Vec::new();
+        let hit = self.op("lookup_hit");
+        out.push(
+            Claim::judged(
+                "hit-vs-hashbrown",
+                "A lookup that hits costs no more than in std's HashMap and hashbrown \
+                 (within 10 %), with the same keys and the same hasher.",
+                true,
+                hit.map_or_else(String::new, |h| {
+                    format!(
+                        "{} keys, median ns: gomap {:.1}, std {:.1}, hashbrown {:.1}; \
+                         median ratio gomap/std {:.2}, gomap/hashbrown {:.2}",
+                        self.n,
+                        h.ns.gomap,
+                        h.ns.std,
+                        h.ns.hashbrown,
+                        h.gomap_vs_std,
+                        h.gomap_vs_hashbrown
+                    )
+                }),
+                "in most rounds a gomap hit cost more than 1.10× std's or hashbrown's",
+            )
+            .decided_by(Attempts::of(&self.hit_rounds, MAX_ROUNDS)),
+        );
+        let go_statement = "gomap is faster than Go's map on insert, lookup hit, lookup miss \
+                            and iteration, on the same keys.";
+        let bytes_statement = "gomap holds no more bytes per u64 → u64 entry than Go's map.";
+        match &self.go {
+            GoColumn::NotRun { why } => {
+                out.push(Claim::not_measured("speed-vs-go", go_statement, why.clone()));
+                out.push(Claim::not_measured("bytes-vs-go", bytes_statement, why.clone()));
+            }
+            GoColumn::Ran(go) => {
+                let pairs: Vec<(&str, f64, Option<f64>)> = VS_GO
+                    .iter()
+                    .map(|&op| (op, self.op(op).map_or(f64::NAN, |o| o.ns.gomap), self.op(op).and_then(|o| o.go_ns)))
+                    .collect();
+                let slower: Vec<&str> = pairs
+                    .iter()
+                    .filter(|(_, g, go)| !go.is_some_and(|go| *g < go))
+                    .map(|p| p.0)
+                    .collect();
+                let evidence = pairs
+                    .iter()
+                    .map(|(op, g, go)| {
+                        format!("{op} {g:.1} vs {}", go.map_or("–".into(), |go| format!("{go:.1}")))
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                out.push(Claim::judged(
+                    "speed-vs-go",
+                    go_statement,
+                    slower.is_empty(),
+                    format!("ns per op, gomap vs Go {}: {evidence} (medians of {} rounds each)", go.version, self.rounds),
+                    format!("gomap was not faster on {}", slower.join(", ")),
+                ));
+                out.push(Claim::judged(
+                    "bytes-vs-go",
+                    bytes_statement,
+                    self.bytes_per_entry.gomap <= go.bytes_per_entry,
+                    format!(
+                        "{} entries: gomap {:.1} B, Go {} {:.1} B (std {:.1}, hashbrown {:.1})",
+                        self.n,
+                        self.bytes_per_entry.gomap,
+                        go.version,
+                        go.bytes_per_entry,
+                        self.bytes_per_entry.std,
+                        self.bytes_per_entry.hashbrown
+                    ),
+                    "gomap held more bytes per entry",
+                ));
+            }
+        }
+        out
     }
 }
 
 impl Outcome for Bench {
+    fn claims(&self) -> Vec<Claim> {
+        self.verdicts()
+    }
+
     fn text(&self) -> String {
         let mut out = format!(
             "bench: {} u64 keys, median of {} alternating rounds (ns per op; ratio < 1: gomap faster)\n\n",
@@ -251,22 +399,22 @@ impl Outcome for Bench {
             out += &format!(
                 "{:<12} {:>8.1} {:>8.1} {:>10.1} {:>8} {:>12.2} {:>14.2}\n",
                 r.op,
-                r.ns[0],
-                r.ns[1],
-                r.ns[2],
+                r.ns.gomap,
+                r.ns.std,
+                r.ns.hashbrown,
                 r.go_ns.map_or("–".into(), |g| format!("{g:.1}")),
-                r.vs_std,
-                r.vs_hashbrown
+                r.gomap_vs_std,
+                r.gomap_vs_hashbrown
             );
         }
         out += &format!(
             "\nbytes per entry: gomap {:.1}, std {:.1}, hashbrown {:.1}{}\n",
-            self.bytes_per_entry[0],
-            self.bytes_per_entry[1],
-            self.bytes_per_entry[2],
+            self.bytes_per_entry.gomap,
+            self.bytes_per_entry.std,
+            self.bytes_per_entry.hashbrown,
             match &self.go {
-                Ok(g) => format!(", {} {:.1}", self.go_label(), g.bytes_per_entry),
-                Err(e) => format!("\n(Go column empty: {e})"),
+                GoColumn::Ran(g) => format!(", {} {:.1}", self.go_label(), g.bytes_per_entry),
+                GoColumn::NotRun { why } => format!("\n(Go column empty: {why})"),
             }
         );
         out
@@ -283,22 +431,22 @@ impl Outcome for Bench {
             out += &format!(
                 "| {} | {:.1} | {:.1} | {:.1} | {} | {:.2} | {:.2} |\n",
                 r.op,
-                r.ns[0],
-                r.ns[1],
-                r.ns[2],
+                r.ns.gomap,
+                r.ns.std,
+                r.ns.hashbrown,
                 r.go_ns.map_or("–".into(), |g| format!("{g:.1}")),
-                r.vs_std,
-                r.vs_hashbrown
+                r.gomap_vs_std,
+                r.gomap_vs_hashbrown
             );
         }
         out += &format!(
             "\nBytes per entry: gomap {:.1}, std {:.1}, hashbrown {:.1}{}.\n",
-            self.bytes_per_entry[0],
-            self.bytes_per_entry[1],
-            self.bytes_per_entry[2],
+            self.bytes_per_entry.gomap,
+            self.bytes_per_entry.std,
+            self.bytes_per_entry.hashbrown,
             match &self.go {
-                Ok(g) => format!(", {} {:.1}", self.go_label(), g.bytes_per_entry),
-                Err(e) => format!(" (no Go column: {e})"),
+                GoColumn::Ran(g) => format!(", {} {:.1}", self.go_label(), g.bytes_per_entry),
+                GoColumn::NotRun { why } => format!(" (no Go column: {why})"),
             }
         );
         out

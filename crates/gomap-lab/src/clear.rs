@@ -8,6 +8,7 @@ use gomap::ShrinkPolicy;
 use hashbrown::HashMap as BrownMap;
 use serde::Serialize;
 
+use crate::claims::Claim;
 use crate::measure::{bytes_since, human_bytes, keys, live_bytes, progress};
 use crate::Outcome;
 
@@ -210,14 +211,11 @@ pub fn run(n: usize) -> Clear {
     let mut rows = Vec::new();
     for method in 0..4 {
         let maps: [(&'static str, Box<dyn Map>); 4] = [
-            ("gomap (Auto)", go(ShrinkPolicy::Auto)),
-            ("gomap (Never)", go(ShrinkPolicy::Never)),
+            (MAPS[0], go(ShrinkPolicy::Auto)),
+            (MAPS[1], go(ShrinkPolicy::Never)),
+            (MAPS[2], Box::new(Std(StdMap::with_hasher(Hasher::default())))),
             (
-                "std HashMap",
-                Box::new(Std(StdMap::with_hasher(Hasher::default()))),
-            ),
-            (
-                "hashbrown",
+                MAPS[3],
                 Box::new(Brown(hashbrown::HashMap::with_hasher(Hasher::default()))),
             ),
         ];
@@ -226,12 +224,174 @@ pub fn run(n: usize) -> Clear {
             bar.inc(1);
         }
     }
-    rows.push(arena("gomap (in a bumpalo arena)", &keys, true));
+    rows.push(arena(ARENA_MAPS[0], &keys, true));
     bar.inc(1);
-    rows.push(arena("hashbrown (in a bumpalo arena)", &keys, false));
+    rows.push(arena(ARENA_MAPS[1], &keys, false));
     bar.inc(1);
     bar.finish_and_clear();
     Clear { n, rows }
+}
+
+/// The four maps every method but the arena runs on.
+pub const MAPS: [&str; 4] = ["gomap (Auto)", "gomap (Never)", "std HashMap", "hashbrown"];
+
+/// The two maps the arena method runs on.
+pub const ARENA_MAPS: [&str; 2] = ["gomap (in a bumpalo arena)", "hashbrown (in a bumpalo arena)"];
+
+/// A map "keeps" its memory when it still holds this share of its full
+/// size (not all of it: a grow running when the map was full ends as it
+/// empties, freeing the old array), and "gives it back" when it holds at
+/// most `GAVE_BACK` of it.
+const KEPT: f64 = 0.5;
+const GAVE_BACK: f64 = 0.05;
+
+impl Row {
+    /// What it holds emptied, as a share of what it held full.
+    fn after_share(&self) -> f64 {
+        self.bytes_after as f64 / self.bytes_before.max(1) as f64
+    }
+    fn refill_share(&self) -> f64 {
+        self.bytes_after_refill as f64 / self.bytes_before.max(1) as f64
+    }
+}
+
+impl Clear {
+    /// The row of `map` emptied by method `method` (an index of `METHODS`).
+    pub fn row(&self, map: &str, method: usize) -> Option<&Row> {
+        self.rows
+            .iter()
+            .find(|r| r.map == map && r.method == METHODS[method])
+    }
+
+    /// The rows of `method`, for the maps named.
+    fn rows_of<'a>(&'a self, method: usize, maps: &'a [&str]) -> Vec<&'a Row> {
+        maps.iter().filter_map(|m| self.row(m, method)).collect()
+    }
+
+    /// What the claims of this experiment came to.
+    fn verdicts(&self) -> Vec<Claim> {
+        let n = self.n;
+        let emptied = |rows: &[&Row]| {
+            rows.iter()
+                .map(|r| {
+                    format!(
+                        "{} {} → {}",
+                        r.map,
+                        human_bytes(r.bytes_before),
+                        human_bytes(r.bytes_after)
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let names = |rows: &[&&Row]| {
+            rows.iter()
+                .map(|r| r.map)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut out = Vec::new();
+
+        let rows = self.rows_of(0, &MAPS);
+        let (auto, others) = rows.split_first().map_or((None, &[][..]), |(a, o)| (Some(*a), o));
+        let auto_gave = auto.is_some_and(|r| r.after_share() <= GAVE_BACK);
+        let stuck: Vec<_> = others.iter().filter(|r| r.after_share() < KEPT).collect();
+        out.push(Claim::judged(
+            "empty-remove-loop",
+            "Removing every key one by one gives the memory back only in gomap with \
+             ShrinkPolicy::Auto, which shrinks as it empties; std's HashMap, hashbrown and gomap \
+             with ShrinkPolicy::Never (Go's behaviour) keep their peak.",
+            rows.len() == 4 && auto_gave && stuck.is_empty(),
+            emptied(&rows),
+            if !auto_gave {
+                "gomap (Auto) kept more than 5 % of its peak".to_string()
+            } else {
+                format!("{} gave memory back without being told", names(&stuck))
+            },
+        ));
+
+        let rows = self.rows_of(1, &MAPS);
+        let kept: Vec<_> = rows.iter().filter(|r| r.after_share() > 0.01).collect();
+        out.push(Claim::judged(
+            "empty-new-map",
+            "Replacing a map with a new, empty one gives all its memory back, in every map.",
+            rows.len() == 4 && kept.is_empty(),
+            emptied(&rows),
+            format!("{} still held more than 1 % of the peak", names(&kept)),
+        ));
+
+        let rows = self.rows_of(2, &MAPS);
+        let let_go: Vec<_> = rows.iter().filter(|r| r.after_share() < KEPT).collect();
+        let refilled = rows
+            .iter()
+            .map(|r| format!("{} {}", r.map, human_bytes(r.bytes_after_refill)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let auto_back = rows.first().is_some_and(|r| r.refill_share() <= 0.1);
+        let others_kept: Vec<_> = rows[1.min(rows.len())..]
+            .iter()
+            .filter(|r| r.refill_share() < KEPT)
+            .collect();
+        out.push(Claim::judged(
+            "empty-clear",
+            format!(
+                "After clear() every map still holds its bucket array; refilled with 1 % of \
+                 its {n} entries, gomap (Auto) gives the array back over those writes, while \
+                 std's HashMap, hashbrown and gomap (Never) keep it."
+            ),
+            rows.len() == 4 && let_go.is_empty() && auto_back && others_kept.is_empty(),
+            format!("cleared: {}; after refilling 1 %: {refilled}", emptied(&rows)),
+            if !let_go.is_empty() {
+                format!("{} let its array go at clear()", names(&let_go))
+            } else if !auto_back {
+                "gomap (Auto) still held more than 10 % of its full size after the refill".into()
+            } else {
+                format!("{} gave its array back on refilling", names(&others_kept))
+            },
+        ));
+
+        let rows = self.rows_of(3, &MAPS);
+        let kept: Vec<_> = rows.iter().filter(|r| r.after_share() > 0.01).collect();
+        out.push(Claim::judged(
+            "empty-reset",
+            "gomap's reset(), and clear() then shrink_to_fit() for std's HashMap and \
+             hashbrown, give the memory back at once.",
+            rows.len() == 4 && kept.is_empty(),
+            emptied(&rows),
+            format!("{} still held more than 1 % of the peak", names(&kept)),
+        ));
+
+        let rows = self.rows_of(4, &ARENA_MAPS);
+        let kept: Vec<_> = rows.iter().filter(|r| r.bytes_after > 0).collect();
+        out.push(Claim::judged(
+            "empty-arena",
+            "Maps built in a bumpalo arena are freed all at once, to the last byte, by \
+             dropping the arena.",
+            rows.len() == 2 && kept.is_empty(),
+            emptied(&rows),
+            format!("{} left bytes behind", names(&kept)),
+        ));
+
+        let checked: Vec<_> = self
+            .rows
+            .iter()
+            .filter(|r| r.mem_stats_agrees.is_some())
+            .collect();
+        let wrong: Vec<String> = checked
+            .iter()
+            .filter(|r| r.mem_stats_agrees == Some(false))
+            .map(|r| format!("{} / {}", r.map, r.method))
+            .collect();
+        out.push(Claim::judged(
+            "mem-stats-exact",
+            "gomap's mem_stats().allocated_bytes equals the bytes a counting allocator \
+             saw the map hold, full, emptied and refilled, by every method.",
+            !checked.is_empty() && wrong.is_empty(),
+            format!("{} checks on {} gomap rows", 3 * checked.len(), checked.len()),
+            format!("it differed for {}", wrong.join(", ")),
+        ));
+        out
+    }
 }
 
 impl Outcome for Clear {
@@ -256,6 +416,10 @@ impl Outcome for Clear {
             );
         }
         out
+    }
+
+    fn claims(&self) -> Vec<Claim> {
+        self.verdicts()
     }
 
     fn markdown(&self) -> String {

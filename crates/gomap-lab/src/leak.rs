@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap as StdMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Barrier;
+use std::sync::{mpsc, Barrier};
 use std::time::{Duration, Instant};
 
 use gomap::ShrinkPolicy;
@@ -13,17 +13,56 @@ use gomap_govern::{Event, EventKind, Governed, Measure, Registry, RegistryConfig
 use gomap_sync::ShardedMap;
 use serde::Serialize;
 
+use crate::claims::Claim;
 use crate::measure::{bytes_since, human_bytes, live_bytes, progress, splitmix};
 use crate::{Case, Outcome};
 
 /// Simulated minutes per case.
 const TICKS: u64 = 30;
 
-/// A memory curve: `(tick, bytes)`.
+/// A memory curve.
 #[derive(Clone, Debug, Serialize)]
 pub struct Series {
     pub name: String,
-    pub points: Vec<(u64, usize)>,
+    pub points: Vec<Point>,
+}
+
+/// Bytes held at the end of a simulated minute.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Point {
+    pub minute: u64,
+    pub bytes: usize,
+}
+
+impl Series {
+    fn last(&self) -> usize {
+        self.points.last().map_or(0, |p| p.bytes)
+    }
+    fn peak(&self) -> usize {
+        self.points.iter().map(|p| p.bytes).max().unwrap_or(0)
+    }
+    /// Whether it never fell from one minute to the next.
+    fn only_grew(&self) -> bool {
+        self.points.windows(2).all(|w| w[1].bytes >= w[0].bytes)
+    }
+}
+
+/// Case (c): what the readers saw of one way of emptying the map.
+#[derive(Clone, Debug, Serialize)]
+pub struct Snapshots {
+    /// How the writer emptied the map.
+    pub pattern: String,
+    /// Snapshots the free-running readers took, and how many of them held
+    /// a half-cleared map.
+    pub snapshots: usize,
+    pub half_cleared: usize,
+    /// Snapshots taken on the writer's cue while it was emptying the map
+    /// (half way, between two shards, for the shard-by-shard writer; while
+    /// `clear` runs, for the other), and how many were half cleared.
+    pub cued: usize,
+    pub cued_half_cleared: usize,
+    /// Cues the reader did not answer in time (the writer went on).
+    pub cues_missed: usize,
 }
 
 /// Something the governance layer said, and when.
@@ -44,8 +83,9 @@ pub struct CaseResult {
     pub series: Vec<Series>,
     /// The registry flagging the leaky map.
     pub flags: Vec<Flag>,
-    /// Case (c): snapshots taken and half-cleared ones seen, per pattern.
-    pub observations: Vec<(String, usize, usize)>,
+    /// Case (c): what the readers saw, per way of emptying.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub observations: Vec<Snapshots>,
     pub summary: String,
     /// Case (d): what the governed leaky map reported at the end, table
     /// bytes plus the bytes its keys and values own.
@@ -196,7 +236,10 @@ fn http_context(n: usize) -> CaseResult {
                 }
             }
             registry.sample_at(minute(t0, tick));
-            points.push((tick, bytes_since(base)));
+            points.push(Point {
+                minute: tick,
+                bytes: bytes_since(base),
+            });
             flags.extend(events.try_iter().map(|e| flag(tick, name, &e)));
             flags.extend(first_leak_flag(&mut flagged, tick, name, &registry));
             bar.inc(1);
@@ -207,8 +250,8 @@ fn http_context(n: usize) -> CaseResult {
         });
     }
     bar.finish_and_clear();
-    let last = |i: usize| series[i].points.last().map_or(0, |p| p.1);
-    let grew = series[0].points.windows(2).all(|w| w[1].1 >= w[0].1);
+    let last = |i: usize| series[i].last();
+    let grew = series[0].only_grew();
     let summary = format!(
         "after {TICKS} simulated minutes of {per_tick} requests each: leaky {}{}, guarded {}",
         human_bytes(last(0)),
@@ -311,7 +354,10 @@ fn periodic_burst(n: usize) -> CaseResult {
                 oldest += 1;
             }
             registry.sample_at(minute(t0, tick));
-            points.push((tick, bytes_since(base)));
+            points.push(Point {
+                minute: tick,
+                bytes: bytes_since(base),
+            });
             flags.extend(events.try_iter().map(|e| flag(tick, name, &e)));
             bar.inc(1);
         }
@@ -322,8 +368,8 @@ fn periodic_burst(n: usize) -> CaseResult {
         });
     }
     bar.finish_and_clear();
-    let last = |i: usize| series[i].points.last().map_or(0, |p| p.1);
-    let peak = |i: usize| series[i].points.iter().map(|p| p.1).max().unwrap_or(0);
+    let last = |i: usize| series[i].last();
+    let peak = |i: usize| series[i].peak();
     let summary = format!(
         "peak → end: std {} → {}, gomap Never {} → {}, gomap Auto {} → {}",
         human_bytes(peak(0)),
@@ -348,44 +394,63 @@ fn periodic_burst(n: usize) -> CaseResult {
     }
 }
 
-/// (c) A writer refills and empties a sharded map while two readers take
-/// snapshots. Emptied shard by shard (`retain(|_, _| false)`, one shard lock
-/// at a time), readers see half-cleared maps; with `ShardedMap::clear`
-/// (every shard lock at once) they never do.
+/// Shards of case (c)'s map.
+const SHARDS: usize = 16;
+
+/// How long the shard-by-shard writer waits, half way, for the reader it
+/// cued (bounded, so a stalled reader never wedges the run).
+const CUE_WAIT: Duration = Duration::from_secs(5);
+
+/// Whether a snapshot of case (c)'s map is half cleared. Keys go in 0, 1,
+/// 2, …, so the whole map at one instant holds a prefix of them: a hole
+/// means some shards were emptied and others not yet.
+fn half_cleared(seen: &HashSet<u64>) -> bool {
+    !(0..seen.len() as u64).all(|k| seen.contains(&k))
+}
+
+fn snapshot(map: &ShardedMap<u64, u64>) -> HashSet<u64> {
+    map.iter().map(|(k, _)| k).collect()
+}
+
+/// (c) A writer fills and empties a sharded map `rounds` times while two
+/// readers take whole-map snapshots (`iter`, under every shard's read
+/// lock), and a third looks when the writer cues it. Emptied shard by shard
+/// — each shard's keys removed in turn, so the writer holds no lock between
+/// two shards — a snapshot can catch the map half cleared, and the cue
+/// makes sure one looks at that moment, half way, in every round instead of
+/// by luck. `ShardedMap::clear` takes every shard's write lock at once: a
+/// snapshot sees all of the map or none of it, even when cued while
+/// `clear` runs.
 fn rwlock_clear(n: usize) -> CaseResult {
     let keys = (n / 100).clamp(256, 10_000) as u64;
-    let rounds = 200u64;
+    let rounds = 200usize;
     let bar = progress(2, "leak (c): clear while reading");
     let mut observations = Vec::new();
     for atomic in [false, true] {
-        let map: ShardedMap<u64, u64> = ShardedMap::with_shard_amount(16);
+        let map: ShardedMap<u64, u64> = ShardedMap::with_shard_amount(SHARDS);
         let done = AtomicBool::new(false);
         let (snapshots, half) = (AtomicUsize::new(0), AtomicUsize::new(0));
-        let start = Barrier::new(3);
+        let (mut cued, mut cued_half, mut missed) = (0, 0, 0);
+        let start = Barrier::new(4);
+        let (cue, cues) = mpsc::sync_channel::<()>(0);
+        let (answer, answers) = mpsc::channel::<bool>();
         std::thread::scope(|s| {
-            s.spawn(|| {
-                start.wait();
-                for generation in 0..rounds {
-                    for k in 0..keys {
-                        map.insert(k, generation);
+            // The cued reader: one snapshot per cue, until the writer hangs up.
+            {
+                let (map, start) = (&map, &start);
+                s.spawn(move || {
+                    start.wait();
+                    while cues.recv().is_ok() {
+                        let _ = answer.send(half_cleared(&snapshot(&map)));
                     }
-                    if atomic {
-                        map.clear();
-                    } else {
-                        map.retain(|_, _| false);
-                    }
-                }
-                done.store(true, Ordering::Release);
-            });
+                });
+            }
             for _ in 0..2 {
                 s.spawn(|| {
                     start.wait();
                     loop {
                         let finished = done.load(Ordering::Acquire);
-                        let seen: HashSet<u64> = map.iter().map(|(k, _)| k).collect();
-                        // Keys go in 0, 1, 2, …: a whole map at one instant
-                        // holds a prefix of them; a hole is a half clear.
-                        if !(0..seen.len() as u64).all(|k| seen.contains(&k)) {
+                        if half_cleared(&snapshot(&map)) {
                             half.fetch_add(1, Ordering::Relaxed);
                         }
                         snapshots.fetch_add(1, Ordering::Relaxed);
@@ -395,26 +460,87 @@ fn rwlock_clear(n: usize) -> CaseResult {
                     }
                 });
             }
+            start.wait();
+            let mut record = |answer: Result<bool, mpsc::RecvTimeoutError>| match answer {
+                Ok(half) => {
+                    cued += 1;
+                    cued_half += usize::from(half);
+                }
+                Err(_) => missed += 1,
+            };
+            for generation in 0..rounds as u64 {
+                for k in 0..keys {
+                    map.insert(k, generation);
+                }
+                if atomic {
+                    // Cue the reader and clear at once: its snapshot races
+                    // the clear.
+                    while answers.try_recv().is_ok() {}
+                    let asked = cue.send(()).is_ok();
+                    map.clear();
+                    if asked {
+                        record(answers.recv_timeout(CUE_WAIT));
+                    }
+                } else {
+                    // Which keys each shard holds, then each shard emptied
+                    // in turn; half way, between two shards, the reader looks.
+                    let by_shard: Vec<Vec<u64>> = map
+                        .read_all()
+                        .shards()
+                        .map(|shard| shard.keys().copied().collect())
+                        .collect();
+                    for (i, shard) in by_shard.iter().enumerate() {
+                        if i == SHARDS / 2 {
+                            while answers.try_recv().is_ok() {}
+                            if cue.send(()).is_ok() {
+                                record(answers.recv_timeout(CUE_WAIT));
+                            }
+                        }
+                        for k in shard {
+                            map.remove(k);
+                        }
+                    }
+                }
+            }
+            drop(cue);
+            done.store(true, Ordering::Release);
         });
-        let name = if atomic {
+        let pattern = if atomic {
             "ShardedMap::clear (every shard lock at once)"
         } else {
-            "shard by shard (one lock at a time)"
+            "shard by shard (each shard's keys removed in turn)"
         };
-        observations.push((name.to_string(), snapshots.into_inner(), half.into_inner()));
+        observations.push(Snapshots {
+            pattern: pattern.to_string(),
+            snapshots: snapshots.into_inner(),
+            half_cleared: half.into_inner(),
+            cued,
+            cued_half_cleared: cued_half,
+            cues_missed: missed,
+        });
         bar.inc(1);
     }
     bar.finish_and_clear();
+    let [piecemeal, clear] = [&observations[0], &observations[1]];
     let summary = format!(
-        "half-cleared snapshots seen: shard by shard {} of {}, ShardedMap::clear {} of {}",
-        observations[0].2, observations[0].1, observations[1].2, observations[1].1
+        "{rounds} rounds of {keys} keys in {SHARDS} shards. Shard by shard: the reader cued half way \
+         saw a half-cleared map {} times in {}, free-running readers {} times in {} snapshots. \
+         ShardedMap::clear: {} in {} cued while it ran, {} in {} snapshots",
+        piecemeal.cued_half_cleared,
+        piecemeal.cued,
+        piecemeal.half_cleared,
+        piecemeal.snapshots,
+        clear.cued_half_cleared,
+        clear.cued,
+        clear.half_cleared,
+        clear.snapshots
     );
     CaseResult {
         case: Case::RwlockClear,
-        title: "(c) a clear done shard by shard while readers iterate".into(),
-        claim: "Readers iterating while another goroutine deletes. In Rust the \
-                type system rules out the crash; what remains is readers seeing half a clear, \
-                which one all-shards clear removes.",
+        title: "(c) a sharded map emptied shard by shard while readers take snapshots".into(),
+        claim: "In Go, a goroutine ranging over a map while another deletes from it can crash \
+                the process; in Rust the locks rule that out, and what remains is readers seeing \
+                a map half cleared, which one clear under every shard's lock removes.",
         series: Vec::new(),
         flags: Vec::new(),
         observations,
@@ -562,8 +688,14 @@ fn string_cache(n: usize) -> CaseResult {
             }
             registry.sample_at(minute(t0, tick));
             let figures = cache.report().figures;
-            total.push((tick, figures.total_bytes() as usize));
-            table.push((tick, figures.allocated_bytes as usize));
+            total.push(Point {
+                minute: tick,
+                bytes: figures.total_bytes() as usize,
+            });
+            table.push(Point {
+                minute: tick,
+                bytes: figures.allocated_bytes as usize,
+            });
             flags.extend(events.try_iter().map(|e| flag(tick, name, &e)));
             flags.extend(first_leak_flag(&mut flagged, tick, name, &registry));
             bar.inc(1);
@@ -651,7 +783,150 @@ fn string_cache(n: usize) -> CaseResult {
     }
 }
 
+/// Minute of the first flag of `map` (by the end of its name) whose text
+/// contains `what`.
+fn first_flag(flags: &[Flag], map: &str, what: &str) -> Option<u64> {
+    flags
+        .iter()
+        .find(|f| f.map.ends_with(map) && f.what.contains(what))
+        .map(|f| f.tick)
+}
+
+/// "minute 7" or "never".
+fn when(minute: Option<u64>) -> String {
+    minute.map_or_else(|| "never".into(), |m| format!("minute {m}"))
+}
+
+impl CaseResult {
+    fn verdict(&self) -> Claim {
+        match self.case {
+            Case::HttpContext => {
+                let (leaky, guarded) = (&self.series[0], &self.series[1]);
+                let flagged = first_flag(&self.flags, "(leaky)", "suspected_leak");
+                let red = first_flag(&self.flags, "(leaky)", "→ red");
+                let guarded_moved = first_flag(&self.flags, "(RAII guard)", "level");
+                // Its bytes dip when a grow frees the old array; what
+                // counts is that it ends at its peak, far above where it
+                // was early on and above the guarded map.
+                let early = leaky.points.get(TICKS as usize / 4).map_or(0, |p| p.bytes);
+                let grew = 10 * leaky.last() >= 9 * leaky.peak()
+                    && leaky.last() >= 4 * early
+                    && leaky.last() > 10 * guarded.last().max(1);
+                Claim::judged(
+                    "case-request-context",
+                    "A request's cache hung on a long-lived context and never taken off grows \
+                     for as long as the service runs; governed, the map is flagged \
+                     suspected_leak and climbs its watermarks to red, while the same map with an \
+                     RAII guard stays small and green.",
+                    grew && flagged.is_some() && red.is_some() && guarded_moved.is_none(),
+                    format!(
+                        "after {TICKS} minutes: leaky {}, guarded {}; leaky flagged suspected_leak at {}, \
+                         red at {}; guarded left green at {}",
+                        human_bytes(leaky.last()),
+                        human_bytes(guarded.last()),
+                        when(flagged),
+                        when(red),
+                        when(guarded_moved)
+                    ),
+                    if !grew {
+                        "the leaky map did not end at its peak, four times its size at minute 7 and ten times the guarded one"
+                    } else if flagged.is_none() || red.is_none() {
+                        "governance did not flag the leaky map and take it to red"
+                    } else {
+                        "the guarded map left green"
+                    },
+                )
+            }
+            Case::PeriodicBurst => {
+                let kept = |s: &Series| 2 * s.last() >= s.peak();
+                let gave_back = |s: &Series| 20 * s.last() <= s.peak();
+                let [std, never, auto] = [&self.series[0], &self.series[1], &self.series[2]];
+                let orange = first_flag(&self.flags, "governed)", "→ orange");
+                Claim::judged(
+                    "case-periodic-burst",
+                    "After a burst, std's HashMap and gomap with ShrinkPolicy::Never (Go's \
+                     policy) keep the burst's memory while the map settles small; gomap with \
+                     ShrinkPolicy::Auto gives it back; governed, the Never map is held at orange.",
+                    kept(std) && kept(never) && gave_back(auto) && orange.is_some(),
+                    format!("{}; the Never map went orange at {}", self.summary, when(orange)),
+                    if !(kept(std) && kept(never)) {
+                        "std or gomap Never ended under half its peak"
+                    } else if !gave_back(auto) {
+                        "gomap Auto kept more than 5 % of its peak"
+                    } else {
+                        "the governed Never map never went orange"
+                    },
+                )
+            }
+            Case::RwlockClear => {
+                let [piecemeal, clear] = [&self.observations[0], &self.observations[1]];
+                let caught = piecemeal.cued > 0 && piecemeal.cued_half_cleared == piecemeal.cued;
+                let never = clear.cued_half_cleared == 0 && clear.half_cleared == 0;
+                Claim::judged(
+                    "case-half-clear",
+                    "Readers taking snapshots of a sharded map emptied shard by shard see it half \
+                     cleared whenever they look between two shards; with ShardedMap::clear, which \
+                     holds every shard's lock at once, no snapshot is ever half cleared.",
+                    caught && never,
+                    self.summary.clone(),
+                    if !caught {
+                        format!(
+                            "the reader cued between shards saw a half-cleared map {} times in {} \
+                             ({} cues missed)",
+                            piecemeal.cued_half_cleared, piecemeal.cued, piecemeal.cues_missed
+                        )
+                    } else {
+                        "a snapshot of the map emptied by ShardedMap::clear was half cleared".into()
+                    },
+                )
+            }
+            Case::StringCache | Case::All => {
+                let crossed = |level: &str| first_flag(&self.flags, "(leaky)", &format!("→ {level} "));
+                let at = [crossed("yellow"), crossed("orange"), crossed("red")];
+                let on_time = at == STRING_CACHE_CROSSINGS.map(Some);
+                let flagged = first_flag(&self.flags, "(leaky)", "suspected_leak");
+                let fixed_moved = first_flag(&self.flags, "(fixed)", "level");
+                let exact = self.reported_bytes.is_some() && self.reported_bytes == self.counted_bytes;
+                Claim::judged(
+                    "case-string-cache",
+                    "A leaking String → Vec<u8> cache, governed on total bytes (its table plus \
+                     what its keys and values own), crosses yellow, orange and red at the minutes \
+                     its watermarks were set for and is flagged suspected_leak; gomap's figure \
+                     equals the bytes a counting allocator saw it hold, and the fixed cache stays \
+                     green.",
+                    on_time && flagged.is_some() && exact && fixed_moved.is_none(),
+                    format!(
+                        "crossed at {}, {}, {} (set for {:?}); suspected_leak at {}; reported {} B, \
+                         counted {} B; fixed cache left green at {}",
+                        when(at[0]),
+                        when(at[1]),
+                        when(at[2]),
+                        STRING_CACHE_CROSSINGS,
+                        when(flagged),
+                        self.reported_bytes.unwrap_or(0),
+                        self.counted_bytes.unwrap_or(0),
+                        when(fixed_moved)
+                    ),
+                    if !on_time {
+                        "the watermarks were not crossed at the minutes they were set for"
+                    } else if flagged.is_none() {
+                        "the leaky cache was not flagged suspected_leak"
+                    } else if !exact {
+                        "gomap's figure and the counting allocator's differ"
+                    } else {
+                        "the fixed cache left green"
+                    },
+                )
+            }
+        }
+    }
+}
+
 impl Outcome for Leak {
+    fn claims(&self) -> Vec<Claim> {
+        self.cases.iter().map(CaseResult::verdict).collect()
+    }
+
     fn text(&self) -> String {
         let mut out = String::new();
         for c in &self.cases {
@@ -683,9 +958,17 @@ impl Outcome for Leak {
                 );
             }
             if !c.observations.is_empty() {
-                out += "| clear | snapshots | half-cleared |\n|---|---:|---:|\n";
-                for (name, snaps, half) in &c.observations {
-                    out += &format!("| {name} | {snaps} | {half} |\n");
+                out += "| emptied | cued looks | half cleared | free snapshots | half cleared | cues missed |\n|---|---:|---:|---:|---:|---:|\n";
+                for o in &c.observations {
+                    out += &format!(
+                        "| {} | {} | {} | {} | {} | {} |\n",
+                        o.pattern,
+                        o.cued,
+                        o.cued_half_cleared,
+                        o.snapshots,
+                        o.half_cleared,
+                        o.cues_missed
+                    );
                 }
                 out += "\n";
             }

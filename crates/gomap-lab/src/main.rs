@@ -9,6 +9,7 @@
 
 mod bench;
 mod chart;
+mod claims;
 mod clear;
 mod grow;
 mod leak;
@@ -34,6 +35,8 @@ static ALLOCATOR: cap::Cap<std::alloc::System> = cap::Cap::new(std::alloc::Syste
     about = "Go's map rebuilt in Rust, measured: what the project claims, as experiments on this machine",
     long_about = "Each command turns one of the project's claims into measurements on this \
                   machine, gomap against std's HashMap, hashbrown and (with `bench --go`) Go. \
+                  Each claim gets a verdict computed from this run's numbers: reproduced, \
+                  not reproduced or not measured; docs/claims.md says what each claim is and why. \
                   `report` runs them all and writes an HTML page with charts."
 )]
 struct Cli {
@@ -43,15 +46,19 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run clear, leak, grow and bench; write report/index.html (SVG charts),
-    /// report/report.md and report/results.json.
+    /// Run clear, leak, grow and bench, judge every claim (docs/claims.md)
+    /// and write index.html (charts), report.md and results.json into DIR.
+    /// The files are written beside DIR first and moved into place at the
+    /// end, so a run that fails leaves any earlier report as it was.
     Report {
         #[command(flatten)]
         common: Common,
         /// Where to write index.html, report.md, results.json and charts/.
         #[arg(long, default_value = "report", value_name = "DIR")]
         out: PathBuf,
-        /// A Go toolchain for bench's Go column (default: `go` on PATH, if any).
+        /// A Go toolchain for the Go columns and the Go section; checked
+        /// before any work [default: `go` on PATH, else the newest
+        /// /usr/lib/go-*/bin/go, else none: Go's claims are not measured].
         #[arg(long, value_name = "PATH")]
         go: Option<PathBuf>,
     },
@@ -79,7 +86,8 @@ enum Command {
     Bench {
         #[command(flatten)]
         common: Common,
-        /// A Go toolchain (default: `go` on PATH, if any).
+        /// A Go toolchain, checked before any work [default: `go` on PATH,
+        /// else the newest /usr/lib/go-*/bin/go, else none].
         #[arg(long, value_name = "PATH")]
         go: Option<PathBuf>,
     },
@@ -122,8 +130,8 @@ enum Command {
 #[derive(Args, Clone, Debug)]
 struct Common {
     /// How big: small (1e5 entries), medium (1e6), large (1e7).
-    #[arg(long, value_enum, conflicts_with = "n")]
-    size: Option<Size>,
+    #[arg(long, value_enum, default_value_t = Size::Medium, conflicts_with = "n")]
+    size: Size,
     /// An explicit entry count instead of --size (1 000 ..= 50 000 000).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1_000..=50_000_000))]
     n: Option<u64>,
@@ -136,14 +144,14 @@ impl Common {
     fn n(&self) -> usize {
         match (self.n, self.size) {
             (Some(n), _) => n as usize,
-            (None, Some(Size::Small)) => 100_000,
-            (None, Some(Size::Large)) => 10_000_000,
-            (None, Some(Size::Medium) | None) => 1_000_000,
+            (None, Size::Small) => 100_000,
+            (None, Size::Medium) => 1_000_000,
+            (None, Size::Large) => 10_000_000,
         }
     }
 }
 
-#[derive(ValueEnum, Clone, Copy, Debug)]
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 enum Size {
     Small,
     Medium,
@@ -173,23 +181,90 @@ pub enum Case {
     All,
 }
 
-/// Something a command measured: printable three ways.
+/// Something a command measured: printable three ways, with the claims it
+/// judged.
 pub trait Outcome: Serialize {
     /// Plain text for a terminal.
     fn text(&self) -> String;
     /// Markdown (tables), as in report.md.
     fn markdown(&self) -> String;
+    /// The claims these measurements decide (docs/claims.md).
+    fn claims(&self) -> Vec<claims::Claim> {
+        Vec::new()
+    }
 }
 
-fn print(outcome: &impl Outcome, format: Format) {
-    match format {
-        Format::Text => print!("{}", outcome.text()),
-        Format::Markdown => print!("{}", outcome.markdown()),
-        Format::Json => match serde_json::to_string_pretty(outcome) {
-            Ok(json) => println!("{json}"),
-            Err(e) => eprintln!("error: cannot encode the results: {e}"),
-        },
+/// Version of the layout of the JSON the lab writes: 2 has named fields
+/// throughout, the claims, the tool and the machine.
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// An outcome as JSON: the tool, the machine, the claims and their
+/// summary, then the outcome's own fields.
+#[derive(Serialize)]
+struct Json<'a, O: Serialize> {
+    tool: &'static str,
+    version: &'static str,
+    schema_version: u32,
+    machine: &'a report::Machine,
+    summary: claims::Summary,
+    claims: &'a [claims::Claim],
+    #[serde(flatten)]
+    outcome: &'a O,
+}
+
+/// `outcome` as the lab's JSON.
+pub fn to_json(outcome: &impl Outcome) -> Result<String, String> {
+    let claims = outcome.claims();
+    serde_json::to_string_pretty(&Json {
+        tool: env!("CARGO_PKG_NAME"),
+        version: env!("CARGO_PKG_VERSION"),
+        schema_version: SCHEMA_VERSION,
+        machine: &report::machine(),
+        summary: claims::Summary::of(&claims),
+        claims: &claims,
+        outcome,
+    })
+    .map_err(|e| format!("cannot encode the results: {e}"))
+}
+
+/// Prints `outcome` on stdout. A reader that went away (a closed pipe) ends
+/// the output quietly: that is what it asked for.
+fn print(outcome: &impl Outcome, format: Format) -> Result<(), String> {
+    use std::io::Write;
+    let claims = outcome.claims();
+    let out = match format {
+        Format::Text if claims.is_empty() => outcome.text(),
+        Format::Text => format!("{}\n{}", outcome.text(), claims::text(&claims)),
+        Format::Markdown if claims.is_empty() => outcome.markdown(),
+        Format::Markdown => format!("{}\n{}", claims::markdown(&claims), outcome.markdown()),
+        Format::Json => to_json(outcome)? + "\n",
+    };
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(out.as_bytes()).and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(format!("cannot write to standard output: {e}"))
+        }
+        _ => Ok(()),
     }
+}
+
+/// The Go toolchain a command was given, checked before any work: it must
+/// run and say it is Go.
+fn usable_go(go: Option<PathBuf>) -> Result<Option<PathBuf>, String> {
+    let Some(go) = go else { return Ok(None) };
+    let output = std::process::Command::new(&go)
+        .arg("version")
+        .output()
+        .map_err(|e| format!("--go {}: cannot run it: {e}", go.display()))?;
+    let said = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() || !said.starts_with("go version") {
+        return Err(format!(
+            "--go {}: not a Go toolchain (`{} version` did not print a Go version)",
+            go.display(),
+            go.display()
+        ));
+    }
+    Ok(Some(go))
 }
 
 fn main() -> ExitCode {
@@ -213,32 +288,21 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Report { common, out, go } => {
-            report::run(&common, &out, go.as_deref()).map(|r| print(&r, common.format))
-        }
-        Command::Clear(common) => {
-            print(&clear::run(common.n()), common.format);
-            Ok(())
-        }
-        Command::Leak { case, common } => {
-            print(&leak::run(case, common.n()), common.format);
-            Ok(())
-        }
-        Command::Grow(common) => {
-            print(&grow::run(common.n()), common.format);
-            Ok(())
-        }
-        Command::Bench { common, go } => {
-            print(&bench::run(common.n(), go.as_deref()), common.format);
-            Ok(())
-        }
+        Command::Report { common, out, go } => usable_go(go)
+            .and_then(|go| report::run(&common, &out, go.as_deref()))
+            .and_then(|r| print(&r, common.format)),
+        Command::Clear(common) => print(&clear::run(common.n()), common.format),
+        Command::Leak { case, common } => print(&leak::run(case, common.n()), common.format),
+        Command::Grow(common) => print(&grow::run(common.n()), common.format),
+        Command::Bench { common, go } => usable_go(go)
+            .and_then(|go| print(&bench::run(common.n(), go.as_deref()), common.format)),
         Command::Serve { port, duration } => serve::run(port, duration),
         Command::Pprof {
             profile,
             base,
             source,
             format,
-        } => pprof::run(&profile, base.as_deref(), &source).map(|r| print(&r, format)),
+        } => pprof::run(&profile, base.as_deref(), &source).and_then(|r| print(&r, format)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,18 +1,17 @@
-//! `report`: everything, measured, drawn and written to one page.
+//! `report`: everything, measured, judged, drawn and written to one page.
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use crate::bench::Bench;
-use crate::chart::{self, Line};
-use crate::clear::{Clear, METHODS};
-use crate::grow::Grow;
-use crate::leak::Leak;
-use crate::measure::human_bytes;
+use crate::chart::{self, Bars, Line, Mark, YAxis};
+use crate::claims::{self, Claim, Summary};
+use crate::clear::{Clear, ARENA_MAPS, MAPS, METHODS};
+use crate::grow::{Grow, QUANTILES};
+use crate::leak::{CaseResult, Flag, Leak};
 use crate::{bench, clear, grow, leak, Case, Common, Outcome};
-use plotters::chart::SeriesLabelPosition;
 
 /// Where the numbers came from.
 #[derive(Clone, Debug, Serialize)]
@@ -24,6 +23,7 @@ pub struct Machine {
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
+    #[serde(skip)]
     pub machine: Machine,
     pub generated_unix_secs: u64,
     pub n: usize,
@@ -38,7 +38,7 @@ pub struct Report {
     pub out: String,
 }
 
-fn machine() -> Machine {
+pub fn machine() -> Machine {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {
@@ -64,254 +64,319 @@ struct Figure {
 
 const MIB: f64 = 1024.0 * 1024.0;
 
-fn figures(r: &Report) -> Vec<Figure> {
-    let mut out = Vec::new();
-    // Clear: bytes emptied and after refilling, per method and map.
-    let short = [
-        "loop remove",
-        "new map",
-        "clear()",
-        "reset/shrink",
-        "drop arena",
-    ];
-    let maps = ["gomap (Auto)", "gomap (Never)", "std HashMap", "hashbrown"];
-    // The arena rows stand in the gomap (Auto) and hashbrown columns.
-    let lookup = |map: &str, method: usize, f: fn(&clear::Row) -> usize| -> f64 {
-        let wanted = match (method, map) {
-            (4, "gomap (Auto)") => "gomap (in a bumpalo arena)",
-            (4, "hashbrown") => "hashbrown (in a bumpalo arena)",
-            _ => map,
-        };
-        r.clear
-            .rows
-            .iter()
-            .find(|row| row.method == METHODS[method] && row.map == wanted)
-            .map_or(f64::NAN, |row| f(row) as f64 / MIB)
+/// "id: verdict" for the claims a caption covers.
+fn verdicts(claims: &[Claim], ids: &[&str]) -> String {
+    ids.iter()
+        .filter_map(|id| claims.iter().find(|c| c.id == *id))
+        .map(|c| format!("{}: {}", c.id, c.verdict.word()))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// A caption for a chart of one claim: what it shows, the claim and its
+/// verdict line.
+fn caption_of(claims: &[Claim], id: &str, shows: &str) -> String {
+    match claims.iter().find(|c| c.id == id) {
+        Some(c) => format!("{shows} Claim {}: {} {}", c.id, c.statement, c.verdict_line()),
+        None => shows.to_string(),
+    }
+}
+
+/// Markers for a case's flags on its memory curves: each level change and
+/// the first suspected leak of the maps whose names end with `map`.
+fn marks(flags: &[Flag], map: &str) -> Vec<Mark> {
+    let mut marks: Vec<Mark> = flags
+        .iter()
+        .filter(|f| f.map.ends_with(map))
+        .filter_map(|f| {
+            let (label, color) = if f.what.starts_with("suspected_leak") {
+                ("leak flag", chart::GREY)
+            } else if f.what.contains("→ red") {
+                ("red", chart::RED)
+            } else if f.what.contains("→ orange") {
+                ("orange", chart::ORANGE)
+            } else if f.what.contains("→ yellow") {
+                ("yellow", chart::YELLOW)
+            } else {
+                return None;
+            };
+            Some(Mark {
+                x: f.tick as f64,
+                label: format!("{label} (min {})", f.tick),
+                color,
+            })
+        })
+        .collect();
+    // A level left and reached again shows once, where it was first reached.
+    let mut seen = std::collections::HashSet::new();
+    marks.retain(|m| seen.insert(m.label.split(' ').next().unwrap_or_default().to_string()));
+    marks
+}
+
+fn leak_figure(case: &CaseResult, claims: &[Claim]) -> Figure {
+    let id = |c: Case| match c {
+        Case::HttpContext => ("leak-http-context", "case-request-context", "(leaky)"),
+        Case::PeriodicBurst => ("leak-periodic-burst", "case-periodic-burst", "governed)"),
+        Case::RwlockClear => ("leak-rwlock-clear", "case-half-clear", ""),
+        Case::StringCache | Case::All => ("leak-string-cache", "case-string-cache", "(leaky)"),
     };
-    for (name, title, f) in [
-        (
-            "clear-emptied",
-            "Bytes still held after emptying (MiB)",
-            (|row: &clear::Row| row.bytes_after) as fn(&clear::Row) -> usize,
-        ),
-        (
-            "clear-refilled",
-            "Bytes held after refilling 1 % (MiB)",
-            |row: &clear::Row| row.bytes_after_refill,
-        ),
-    ] {
-        let series = maps
+    let (name, claim, flagged) = id(case.case);
+    if case.case == Case::RwlockClear {
+        let share = |half: usize, of: usize| {
+            if of == 0 {
+                None
+            } else {
+                Some(100.0 * half as f64 / of as f64)
+            }
+        };
+        let series: Vec<Bars> = case
+            .observations
             .iter()
-            .map(|&m| {
+            .map(|o| {
                 (
-                    m.to_string(),
-                    (0..5).map(|method| lookup(m, method, f)).collect(),
+                    o.pattern.clone(),
+                    vec![
+                        share(o.cued_half_cleared, o.cued),
+                        share(o.half_cleared, o.snapshots),
+                    ],
                 )
             })
-            .collect::<Vec<_>>();
-        out.push(Figure {
+            .collect();
+        return Figure {
             name,
-            svg: chart::bars(title, "MiB", &short.map(String::from), &series, false),
-            caption: format!(
-                "Five ways to empty a map of {} entries. Through a loop of removes \
-                 only gomap Auto gives memory back by itself, shrinking as it goes; after clear() every map \
-                 still holds its array, and gomap Auto gives it back over the next writes (the refill \
-                 chart); std, hashbrown and gomap Never keep their peak, as Go's map does.",
-                r.clear.n
+            svg: chart::bars(
+                &case.title,
+                &YAxis::linear("% of snapshots half cleared"),
+                &[
+                    "snapshots taken on the writer's cue".to_string(),
+                    "free-running readers' snapshots".to_string(),
+                ],
+                &series,
             ),
-        });
+            caption: caption_of(
+                claims,
+                claim,
+                "Share of snapshots that held a half-cleared map, by how the map was emptied.",
+            ),
+        };
     }
-    // Leak cases.
+    let lines: Vec<Line> = case
+        .series
+        .iter()
+        .map(|s| Line {
+            name: s.name.clone(),
+            points: s
+                .points
+                .iter()
+                .map(|p| (p.minute as f64, p.bytes as f64 / MIB))
+                .collect(),
+        })
+        .collect();
+    Figure {
+        name,
+        svg: chart::lines(
+            &case.title,
+            "simulated minute",
+            "MiB held",
+            &lines,
+            &marks(&case.flags, flagged),
+        ),
+        caption: caption_of(
+            claims,
+            claim,
+            "Memory held at the end of each simulated minute; the vertical marks are the \
+             governed map's level changes and its first suspected_leak flag.",
+        ),
+    }
+}
+
+fn figures(r: &Report, claims: &[Claim]) -> Vec<Figure> {
+    let mut out = Vec::new();
+    // Clear: bytes held emptied, per method and map; the arena rows are
+    // their own series.
+    let methods = ["loop of remove", "new map", "clear()", "reset / shrink", "drop arena"];
+    let maps: Vec<&str> = MAPS.iter().chain(&ARENA_MAPS).copied().collect();
+    let series: Vec<Bars> = maps
+        .iter()
+        .map(|&m| {
+            let values = (0..METHODS.len())
+                .map(|method| r.clear.row(m, method).map(|row| row.bytes_after as f64 / MIB))
+                .collect();
+            (m.to_string(), values)
+        })
+        .collect();
+    out.push(Figure {
+        name: "clear-emptied",
+        svg: chart::bars(
+            &format!("Bytes still held after emptying a map of {} entries", r.clear.n),
+            &YAxis::linear("MiB"),
+            &methods.map(String::from),
+            &series,
+        ),
+        caption: format!(
+            "What each map holds right after it is emptied, five ways (0: everything given \
+             back). {}.",
+            verdicts(claims, &["empty-remove-loop", "empty-new-map", "empty-reset", "empty-arena"])
+        ),
+    });
+    let stages = ["full", "after clear()", "after refilling 1 %"];
+    let series: Vec<Bars> = MAPS
+        .iter()
+        .map(|&m| {
+            let row = r.clear.row(m, 2);
+            let values = [
+                row.map(|r| r.bytes_before),
+                row.map(|r| r.bytes_after),
+                row.map(|r| r.bytes_after_refill),
+            ]
+            .map(|b| b.map(|b| b as f64 / MIB))
+            .to_vec();
+            (m.to_string(), values)
+        })
+        .collect();
+    out.push(Figure {
+        name: "clear-refilled",
+        svg: chart::bars(
+            "clear(), then 1 % of the entries put back",
+            &YAxis::linear("MiB"),
+            &stages.map(String::from),
+            &series,
+        ),
+        caption: caption_of(claims, "empty-clear", "Bytes held by each map around a clear()."),
+    });
     for case in &r.leak.cases {
-        match case.case {
-            Case::HttpContext | Case::PeriodicBurst => {
-                let lines = mib_lines(&case.series);
-                let flags: Vec<String> = case
-                    .flags
-                    .iter()
-                    .filter(|f| {
-                        f.what.contains("suspected")
-                            || f.what.contains("→ orange")
-                            || f.what.contains("→ red")
-                    })
-                    .take(4)
-                    .map(flag_text)
-                    .collect();
-                let (name, legend) = if case.case == Case::HttpContext {
-                    ("leak-http-context", SeriesLabelPosition::UpperLeft)
-                } else {
-                    ("leak-periodic-burst", SeriesLabelPosition::MiddleRight)
-                };
-                out.push(Figure {
-                    name,
-                    svg: chart::lines(&case.title, "simulated minute", "MiB held", &lines, legend),
-                    caption: format!(
-                        "{} {} Governance: {}.",
-                        case.claim,
-                        case.summary,
-                        flags_text(&flags)
-                    ),
-                });
-            }
-            Case::StringCache => {
-                let lines = mib_lines(&case.series);
-                let flags: Vec<String> = case.flags.iter().map(flag_text).collect();
-                out.push(Figure {
-                    name: "leak-string-cache",
-                    svg: chart::lines(
-                        &case.title,
-                        "simulated minute",
-                        "MiB",
-                        &lines,
-                        SeriesLabelPosition::UpperLeft,
-                    ),
-                    caption: format!(
-                        "{} {}. Governance: {}.",
-                        case.claim,
-                        case.summary,
-                        flags_text(&flags)
-                    ),
-                });
-            }
-            _ => {
-                let categories: Vec<String> =
-                    case.observations.iter().map(|o| o.0.clone()).collect();
-                let series = vec![(
-                    "half-cleared snapshots seen".to_string(),
-                    case.observations.iter().map(|o| o.2 as f64).collect(),
-                )];
-                out.push(Figure {
-                    name: "leak-rwlock-clear",
-                    svg: chart::bars(&case.title, "snapshots", &categories, &series, false),
-                    caption: format!("{} {}.", case.claim, case.summary),
-                });
-            }
-        }
+        out.push(leak_figure(case, claims));
     }
-    // Grow: the latency tail.
-    let quantiles = ["p50", "p90", "p99", "p99.9", "p99.99", "p99.999", "max"];
-    let series = r
+    // Grow: the whole latency distribution.
+    let series: Vec<Bars> = r
         .grow
         .latencies
         .iter()
         .map(|l| {
             (
                 l.map.to_string(),
-                l.tail.iter().map(|&(_, ns)| ns as f64 / 1e3).collect(),
+                l.tail.iter().map(|q| Some(q.ns as f64 / 1e3)).collect(),
             )
         })
-        .collect::<Vec<_>>();
-    let worst = |map: &str| {
-        r.grow
-            .latencies
-            .iter()
-            .find(|l| l.map == map)
-            .map_or(0, |l| l.max)
+        .collect();
+    let slower = r.grow.gomap_slower_at();
+    let honest = if slower.is_empty() {
+        "gomap's inserts were no slower than std's at any quantile shown.".to_string()
+    } else {
+        format!(
+            "gomap's inserts are slower than std's at {}: while a grow runs, each insert also \
+             moves a few old buckets to the new array, so the typical insert pays a little for \
+             a worst case that stays bounded.",
+            slower.join(", ")
+        )
     };
     out.push(Figure {
         name: "grow-latency",
         svg: chart::bars(
-            &format!(
-                "Insert latency while growing to {} (µs, log scale)",
-                r.grow.n
-            ),
-            "µs",
-            &quantiles.map(String::from),
+            &format!("Insert latency while growing to {}", r.grow.n),
+            &YAxis {
+                log: true,
+                ..YAxis::linear("µs per insert (log scale)")
+            },
+            &QUANTILES.map(|q| q.1.to_string()),
             &series,
-            true,
         ),
-        caption: format!(
-            "Growth is incremental, so no insert rehashes the whole map. Worst insert: \
-             gomap {:.2} ms, std {:.2} ms, hashbrown {:.2} ms (they rehash everything at once).",
-            worst("gomap") as f64 / 1e6,
-            worst("std HashMap") as f64 / 1e6,
-            worst("hashbrown") as f64 / 1e6
+        caption: caption_of(
+            claims,
+            "insert-latency-bounded",
+            &format!("Every insert timed, p50 to max. {honest}"),
         ),
     });
-    let timeline = |f: fn(&grow::Moment) -> f64, name: &str| Line {
-        name: name.into(),
-        points: r
-            .grow
-            .timeline
-            .iter()
-            .map(|m| (m.inserted as f64, f(m)))
-            .collect(),
-    };
     out.push(Figure {
         name: "grow-timeline",
         svg: chart::lines(
-            "gomap while growing: B and the running migration",
+            "gomap while growing: buckets",
             "entries inserted",
-            "B  /  migration progress × 10",
-            &[
-                timeline(|m| m.b as f64, "B (log2 of buckets)"),
-                timeline(
-                    |m| {
-                        if m.migration.is_empty() {
-                            0.0
-                        } else {
-                            10.0 * m.progress
-                        }
-                    },
-                    "grow progress × 10 (0 = none running)",
-                ),
-            ],
-            SeriesLabelPosition::UpperLeft,
+            "B (log2 of buckets)",
+            &[Line {
+                name: "B".into(),
+                points: r
+                    .grow
+                    .timeline
+                    .iter()
+                    .map(|m| (m.inserted as f64, m.b as f64))
+                    .collect(),
+            }],
+            &[],
         ),
-        caption: "A double-size grow starts at load 6.5 and moves a couple of old buckets \
-                  per write while both arrays live; B steps up by one each time."
-            .into(),
+        caption: format!(
+            "gomap's B (log2 of its buckets) while growing to {}: a grow starts at load 6.5 and \
+             doubles the buckets; the entries move over the following inserts, a couple of old \
+             buckets per write ({} of {} samples had a migration running).",
+            r.grow.n,
+            r.grow.timeline.iter().filter(|m| !m.migration.is_empty()).count(),
+            r.grow.timeline.len()
+        ),
     });
     // Bench.
     let ops: Vec<String> = r.bench.ops.iter().map(|o| o.op.to_string()).collect();
-    let mut series = vec![
+    let mut series: Vec<Bars> = vec![
         (
             "gomap / std".to_string(),
-            r.bench.ops.iter().map(|o| o.vs_std).collect(),
+            r.bench.ops.iter().map(|o| Some(o.gomap_vs_std)).collect(),
         ),
         (
             "gomap / hashbrown".to_string(),
-            r.bench.ops.iter().map(|o| o.vs_hashbrown).collect(),
+            r.bench.ops.iter().map(|o| Some(o.gomap_vs_hashbrown)).collect(),
         ),
     ];
-    if let Ok(go) = &r.bench.go {
+    if let Some(go) = r.bench.go.ran() {
         series.push((
             format!("gomap / Go {}", go.version),
             r.bench
                 .ops
                 .iter()
-                .map(|o| o.go_ns.map_or(f64::NAN, |g| o.ns[0] / g))
+                .map(|o| o.go_ns.map(|g| o.ns.gomap / g))
                 .collect(),
         ));
     }
     out.push(Figure {
         name: "bench-ratios",
-        svg: chart::bars("Time per operation, gomap relative to each (< 1: gomap faster)", "ratio", &ops, &series, false),
+        svg: chart::bars(
+            "Time per operation, gomap relative to each",
+            &YAxis {
+                reference: Some((1.0, "1 = same speed")),
+                ..YAxis::linear("ratio (< 1: gomap faster)")
+            },
+            &ops,
+            &series,
+        ),
         caption: format!(
-            "{} u64 keys, median of {} alternating rounds. Bytes per entry: gomap {:.1}, std {:.1}, hashbrown {:.1}{}.",
+            "{} u64 keys, median of {} alternating rounds{}. {}.",
             r.bench.n,
             r.bench.rounds,
-            r.bench.bytes_per_entry[0],
-            r.bench.bytes_per_entry[1],
-            r.bench.bytes_per_entry[2],
-            match &r.bench.go {
-                Ok(g) => format!(", Go {} {:.1}", g.version, g.bytes_per_entry),
-                Err(e) => format!(" (no Go: {e})"),
-            }
+            if r.bench.go.ran().is_none() {
+                " (no Go column: Go was not measured)"
+            } else {
+                ""
+            },
+            verdicts(claims, &["hit-vs-hashbrown", "speed-vs-go", "bytes-vs-go"])
         ),
     });
     // Go maps in a heap profile.
     if let Some((sites, series)) = r.go_maps.chart_data() {
+        let series: Vec<Bars> = series
+            .into_iter()
+            .map(|(name, v)| (name, v.into_iter().map(Some).collect()))
+            .collect();
         out.push(Figure {
             name: "go-pprof-sites",
             svg: chart::bars(
                 "Go map sites: MiB live in the first and second heap profile",
-                "MiB",
+                &YAxis::linear("MiB"),
                 &sites,
                 &series,
-                false,
             ),
-            caption: format!("{} {}", r.go_maps.claim, r.go_maps.verdict_line()),
+            caption: caption_of(
+                claims,
+                crate::pprof::section::CLAIM_ID,
+                "Live bytes per Go map site in two heap profiles of bench/go/leaky.",
+            ),
         });
     }
     out
@@ -323,23 +388,47 @@ fn escape(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
-fn html(r: &Report, figures: &[Figure]) -> String {
+/// The tables of each part of the report, as Markdown.
+fn tables(r: &Report) -> String {
+    [
+        r.clear.markdown(),
+        r.leak.markdown(),
+        r.grow.markdown(),
+        r.bench.markdown(),
+        r.go_maps.markdown(),
+    ]
+    .join("\n")
+}
+
+/// Markdown as HTML (tables on).
+fn to_html(md: &str) -> String {
+    let parser = pulldown_cmark::Parser::new_ext(md, pulldown_cmark::Options::ENABLE_TABLES);
+    let mut html = String::new();
+    pulldown_cmark::html::push_html(&mut html, parser);
+    html
+}
+
+fn html(r: &Report, figures: &[Figure], claims: &[Claim]) -> String {
     let mut page = String::from(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>gomap-lab report</title>\n<style>\
-         body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;color:#222;line-height:1.45}\
+         body{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto;color:#222;line-height:1.45}\
          figure{margin:2em 0;border:1px solid #ddd;padding:8px}figcaption{font-size:.92em;color:#444}\
-         table{border-collapse:collapse;font-size:.85em}td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}\
-         td:first-child,td:nth-child(2),th{text-align:left}</style></head><body>\n",
+         table{border-collapse:collapse;font-size:.85em;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 6px;vertical-align:top}\
+         .summary{font-size:1.15em;font-weight:600}</style></head><body>\n",
     );
     let _ = write!(
         page,
         "<h1>gomap-lab report</h1>\n<p>Go's runtime map rebuilt in Rust, measured on {} ({} cores, {}), {} entries. \
-         Every chart below is also in <code>charts/</code>; the numbers are in <code>results.json</code> and <code>report.md</code>.</p>\n",
+         What each claim means is in <code>docs/claims.md</code>; every chart is also in <code>charts/</code>, \
+         the numbers in <code>results.json</code> and <code>report.md</code>.</p>\n<p class=\"summary\">{}.</p>\n",
         escape(&r.machine.cpu),
         r.machine.cores,
         r.machine.os,
-        r.n
+        r.n,
+        Summary::of(claims).line()
     );
+    page += &to_html(&claims::markdown(claims));
+    page += "<h2>Charts</h2>\n";
     for f in figures {
         let _ = write!(
             page,
@@ -349,47 +438,84 @@ fn html(r: &Report, figures: &[Figure]) -> String {
             escape(&f.caption)
         );
     }
-    page += "<h2>The clear table</h2>\n<table><tr><th>map</th><th>method</th><th>ms</th><th>full</th><th>emptied</th><th>refilled 1 %</th></tr>\n";
-    for row in &r.clear.rows {
-        let _ = writeln!(
-            page,
-            "<tr><td>{}</td><td>{}</td><td>{:.2}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            escape(row.map),
-            escape(row.method),
-            row.millis,
-            human_bytes(row.bytes_before),
-            human_bytes(row.bytes_after),
-            human_bytes(row.bytes_after_refill)
-        );
-    }
-    page += "</table>\n</body></html>\n";
+    page += "<h2>Tables</h2>\n";
+    page += &to_html(&tables(r));
+    page += "</body></html>\n";
     page
 }
 
-fn markdown(r: &Report, figures: &[Figure]) -> String {
+fn markdown(r: &Report, figures: &[Figure], claims: &[Claim]) -> String {
     let mut md = format!(
-        "# gomap-lab report\n\nMachine: {} ({} cores, {}). Entries: {}.\n\n",
-        r.machine.cpu, r.machine.cores, r.machine.os, r.n
+        "# gomap-lab report\n\nMachine: {} ({} cores, {}). Entries: {}. What each claim means: docs/claims.md.\n\n**{}.**\n\n",
+        r.machine.cpu,
+        r.machine.cores,
+        r.machine.os,
+        r.n,
+        Summary::of(claims).line()
     );
+    md += &claims::markdown(claims);
+    md += "\n## Charts\n\n";
     for f in figures {
         let _ = write!(md, "![{0}](charts/{0}.svg)\n\n{1}\n\n", f.name, f.caption);
     }
-    md += &r.clear.markdown();
-    md += "\n";
-    md += &r.leak.markdown();
-    md += &r.grow.markdown();
-    md += "\n";
-    md += &r.bench.markdown();
-    md += "\n";
-    md += &r.go_maps.markdown();
+    md += "## Tables\n\n";
+    md += &tables(r);
     md
+}
+
+/// `<out>.partial`: where a run writes before moving into `out`.
+fn partial(out: &Path) -> PathBuf {
+    let mut name = out.file_name().unwrap_or_default().to_os_string();
+    name.push(".partial");
+    out.with_file_name(name)
+}
+
+/// Writes every file into `<out>.partial`, then puts it in place of `out`:
+/// a run that fails or is killed never leaves a complete-looking report,
+/// and leaves an earlier one as it was.
+fn write_all(out: &Path, files: &[(PathBuf, Vec<u8>)]) -> Result<(), String> {
+    let tmp = partial(out);
+    let fail = |what: &str, e: std::io::Error| {
+        let _ = std::fs::remove_dir_all(&tmp);
+        format!("cannot write {what}: {e}")
+    };
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(|e| fail(&tmp.display().to_string(), e))?;
+    }
+    for (path, bytes) in files {
+        let path = tmp.join(path);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| fail(&dir.display().to_string(), e))?;
+        }
+        std::fs::write(&path, bytes).map_err(|e| fail(&path.display().to_string(), e))?;
+    }
+    if out.exists() {
+        let mut old = out.file_name().unwrap_or_default().to_os_string();
+        old.push(".old");
+        let old = out.with_file_name(old);
+        let _ = std::fs::remove_dir_all(&old);
+        std::fs::rename(out, &old).map_err(|e| fail(&out.display().to_string(), e))?;
+        std::fs::rename(&tmp, out).map_err(|e| fail(&out.display().to_string(), e))?;
+        let _ = std::fs::remove_dir_all(&old);
+    } else {
+        std::fs::rename(&tmp, out).map_err(|e| fail(&out.display().to_string(), e))?;
+    }
+    Ok(())
 }
 
 pub fn run(common: &Common, out: &Path, go: Option<&Path>) -> Result<Report, String> {
     let n = common.n();
-    let io =
-        |what: &str, e: std::io::Error| format!("cannot write {what} in {}: {e}", out.display());
-    std::fs::create_dir_all(out.join("charts")).map_err(|e| io("charts/", e))?;
+    // Fail on an unusable directory before minutes of work.
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&parent)
+        .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+    let probe = partial(out);
+    std::fs::create_dir_all(&probe)
+        .and_then(|()| std::fs::remove_dir(&probe))
+        .map_err(|e| format!("cannot write beside {}: {e}", out.display()))?;
     let report = Report {
         machine: machine(),
         generated_unix_secs: std::time::SystemTime::now()
@@ -403,22 +529,34 @@ pub fn run(common: &Common, out: &Path, go: Option<&Path>) -> Result<Report, Str
         go_maps: crate::pprof::section::run(go),
         out: out.display().to_string(),
     };
-    let figures = figures(&report);
-    for f in &figures {
-        std::fs::write(out.join("charts").join(format!("{}.svg", f.name)), &f.svg)
-            .map_err(|e| io(f.name, e))?;
-    }
-    std::fs::write(out.join("index.html"), html(&report, &figures))
-        .map_err(|e| io("index.html", e))?;
-    std::fs::write(out.join("report.md"), markdown(&report, &figures))
-        .map_err(|e| io("report.md", e))?;
-    let json =
-        serde_json::to_string_pretty(&report).map_err(|e| format!("cannot encode results: {e}"))?;
-    std::fs::write(out.join("results.json"), json).map_err(|e| io("results.json", e))?;
+    let claims = report.claims();
+    let figures = figures(&report, &claims);
+    let mut files: Vec<(PathBuf, Vec<u8>)> = figures
+        .iter()
+        .map(|f| {
+            (
+                Path::new("charts").join(format!("{}.svg", f.name)),
+                f.svg.clone().into_bytes(),
+            )
+        })
+        .collect();
+    files.push(("results.json".into(), crate::to_json(&report)?.into_bytes()));
+    files.push(("report.md".into(), markdown(&report, &figures, &claims).into_bytes()));
+    files.push(("index.html".into(), html(&report, &figures, &claims).into_bytes()));
+    write_all(out, &files)?;
     Ok(report)
 }
 
 impl Outcome for Report {
+    fn claims(&self) -> Vec<Claim> {
+        let mut claims = self.clear.claims();
+        claims.extend(self.leak.claims());
+        claims.extend(self.grow.claims());
+        claims.extend(self.bench.claims());
+        claims.push(self.go_maps.claim());
+        claims
+    }
+
     fn text(&self) -> String {
         let mut s = String::new();
         s += &self.clear.text();
@@ -438,40 +576,7 @@ impl Outcome for Report {
     }
 
     fn markdown(&self) -> String {
-        let mut s = self.clear.markdown();
-        s += &self.leak.markdown();
-        s += &self.grow.markdown();
-        s += &self.bench.markdown();
-        s += &self.go_maps.markdown();
-        s
+        tables(self)
     }
 }
 
-/// A case's series as chart lines, bytes in MiB.
-fn mib_lines(series: &[crate::leak::Series]) -> Vec<Line> {
-    series
-        .iter()
-        .map(|s| Line {
-            name: s.name.clone(),
-            points: s
-                .points
-                .iter()
-                .map(|&(t, b)| (t as f64, b as f64 / MIB))
-                .collect(),
-        })
-        .collect()
-}
-
-/// A flag as a caption says it.
-fn flag_text(f: &crate::leak::Flag) -> String {
-    format!("minute {}: {} — {}", f.tick, f.map, f.what)
-}
-
-/// The flags of a caption, or that there were none.
-fn flags_text(flags: &[String]) -> String {
-    if flags.is_empty() {
-        "no flag".to_string()
-    } else {
-        flags.join("; ")
-    }
-}

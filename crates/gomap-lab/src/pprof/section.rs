@@ -9,32 +9,11 @@ use std::process::Command;
 use serde::Serialize;
 
 use super::PprofReport;
+use crate::claims::{Claim, Verdict};
 use crate::measure::human_bytes;
 
 /// One series of a bar chart: its name and a value per category.
 pub type Series = (String, Vec<f64>);
-
-/// What became of the claim.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Verdict {
-    /// The leaky map first (kind growth), the burst map second.
-    Reproduced,
-    /// Go ran, the ranking was otherwise.
-    NotReproduced,
-    /// No Go, or it failed.
-    NotMeasured,
-}
-
-impl Verdict {
-    fn word(self) -> &'static str {
-        match self {
-            Verdict::Reproduced => "reproduced",
-            Verdict::NotReproduced => "not reproduced",
-            Verdict::NotMeasured => "not measured",
-        }
-    }
-}
 
 /// The Go section of the report.
 #[derive(Clone, Debug, Serialize)]
@@ -50,6 +29,9 @@ pub struct GoMaps {
     /// The ranking, when Go ran.
     pub pprof: Option<PprofReport>,
 }
+
+/// The claim's id (docs/claims.md).
+pub const CLAIM_ID: &str = "go-heap-profile";
 
 const CLAIM: &str = "From two heap profiles of a Go service, `gomap-lab pprof` names the map \
                      that only grows first (kind growth) and the map that burst and was kept \
@@ -168,6 +150,25 @@ pub fn run(go: Option<&Path>) -> GoMaps {
 }
 
 impl GoMaps {
+    /// The claim, judged.
+    pub fn claim(&self) -> Claim {
+        let evidence = self.go_version.clone().unwrap_or_default();
+        match self.verdict {
+            Verdict::NotMeasured => Claim::not_measured(CLAIM_ID, self.claim, self.reason.clone()),
+            v => Claim::judged(
+                CLAIM_ID,
+                self.claim,
+                v == Verdict::Reproduced,
+                if v == Verdict::Reproduced {
+                    format!("{}; {evidence}", self.reason)
+                } else {
+                    evidence
+                },
+                self.reason.clone(),
+            ),
+        }
+    }
+
     /// The verdict line.
     pub fn verdict_line(&self) -> String {
         format!(
