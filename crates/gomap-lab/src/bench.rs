@@ -327,13 +327,27 @@ impl Bench {
         let bytes_statement = "gomap holds no more bytes per u64 → u64 entry than Go's map.";
         match &self.go {
             GoColumn::NotRun { why } => {
-                out.push(Claim::not_measured("speed-vs-go", go_statement, why.clone()));
-                out.push(Claim::not_measured("bytes-vs-go", bytes_statement, why.clone()));
+                out.push(Claim::not_measured(
+                    "speed-vs-go",
+                    go_statement,
+                    why.clone(),
+                ));
+                out.push(Claim::not_measured(
+                    "bytes-vs-go",
+                    bytes_statement,
+                    why.clone(),
+                ));
             }
             GoColumn::Ran(go) => {
                 let pairs: Vec<(&str, f64, Option<f64>)> = VS_GO
                     .iter()
-                    .map(|&op| (op, self.op(op).map_or(f64::NAN, |o| o.ns.gomap), self.op(op).and_then(|o| o.go_ns)))
+                    .map(|&op| {
+                        (
+                            op,
+                            self.op(op).map_or(f64::NAN, |o| o.ns.gomap),
+                            self.op(op).and_then(|o| o.go_ns),
+                        )
+                    })
                     .collect();
                 let slower: Vec<&str> = pairs
                     .iter()
@@ -343,7 +357,10 @@ impl Bench {
                 let evidence = pairs
                     .iter()
                     .map(|(op, g, go)| {
-                        format!("{op} {g:.1} vs {}", go.map_or("–".into(), |go| format!("{go:.1}")))
+                        format!(
+                            "{op} {g:.1} vs {}",
+                            go.map_or("–".into(), |go| format!("{go:.1}"))
+                        )
                     })
                     .collect::<Vec<_>>()
                     .join(", ");
@@ -351,7 +368,10 @@ impl Bench {
                     "speed-vs-go",
                     go_statement,
                     slower.is_empty(),
-                    format!("ns per op, gomap vs Go {}: {evidence} (medians of {} rounds each)", go.version, self.rounds),
+                    format!(
+                        "ns per op, gomap vs Go {}: {evidence} (medians of {} rounds each)",
+                        go.version, self.rounds
+                    ),
                     format!("gomap was not faster on {}", slower.join(", ")),
                 ));
                 out.push(Claim::judged(

@@ -134,10 +134,7 @@ type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 type Failure<'a> = Box<dyn std::error::Error + 'a>;
 
 /// The legend column: a swatch and the (wrapped) name of each entry.
-fn legend<'a>(
-    area: &Area<'a>,
-    entries: &[(String, RGBColor, bool)],
-) -> Result<(), Failure<'a>> {
+fn legend<'a>(area: &Area<'a>, entries: &[(String, RGBColor, bool)]) -> Result<(), Failure<'a>> {
     let mut y = 44;
     for (name, c, is_line) in entries {
         if *is_line {
@@ -242,16 +239,18 @@ pub fn lines(title: &str, x_desc: &str, y_desc: &str, lines: &[Line], marks: &[M
 /// value there (bars of a group are centred; every series keeps its colour).
 pub fn bars(title: &str, y: &YAxis, categories: &[String], series: &[Bars]) -> String {
     let values = || series.iter().flat_map(|s| s.1.iter().flatten().copied());
-    let (y0, mut y1) = range(
-        values().chain(y.reference.map(|r| r.0)),
-        y.log,
-    );
+    let (y0, mut y1) = range(values().chain(y.reference.map(|r| r.0)), y.log);
     if y.integer {
         y1 = y1.ceil().max(1.0);
     }
     let groups = categories.len().max(1);
     let widest = (0..groups)
-        .map(|g| series.iter().filter(|s| s.1.get(g).is_some_and(|v| v.is_some())).count())
+        .map(|g| {
+            series
+                .iter()
+                .filter(|s| s.1.get(g).is_some_and(|v| v.is_some()))
+                .count()
+        })
         .max()
         .unwrap_or(1)
         .max(1);
@@ -300,7 +299,11 @@ pub fn bars(title: &str, y: &YAxis, categories: &[String], series: &[Bars]) -> S
                 chart
                     .configure_mesh()
                     .x_labels(groups * 2 + 1)
-                    .y_labels(if integer { (y1 as usize + 1).min(11) } else { 10 })
+                    .y_labels(if integer {
+                        (y1 as usize + 1).min(11)
+                    } else {
+                        10
+                    })
                     .x_label_formatter(&x_fmt)
                     .y_label_formatter(&y_fmt)
                     .disable_x_mesh()
@@ -329,7 +332,11 @@ pub fn bars(title: &str, y: &YAxis, categories: &[String], series: &[Bars]) -> S
                             [(left, floor), (left + width * 0.92, floor)],
                             c.stroke_width(2),
                         )))?;
-                        let above = if y.log { floor * 1.5 } else { floor + (y1 - y0) * 0.035 };
+                        let above = if y.log {
+                            floor * 1.5
+                        } else {
+                            floor + (y1 - y0) * 0.035
+                        };
                         chart.draw_series(std::iter::once(Text::new(
                             "0",
                             (left + width * 0.2, above),
@@ -351,7 +358,10 @@ pub fn bars(title: &str, y: &YAxis, categories: &[String], series: &[Bars]) -> S
             }};
         }
         if y.log {
-            draw!(builder.build_cartesian_2d(x_range, (y0..y1).log_scale())?, y0);
+            draw!(
+                builder.build_cartesian_2d(x_range, (y0..y1).log_scale())?,
+                y0
+            );
         } else {
             draw!(builder.build_cartesian_2d(x_range, y0..y1)?, 0.0);
         }
@@ -396,14 +406,24 @@ mod tests {
         let (zero, absent) = (chart(Some(0.0)), chart(None));
         assert!(!zero.contains("chart failed"), "{zero}");
         let zeros = |svg: &str| svg.matches(">0<").count();
-        assert_eq!(zeros(&zero), zeros(&absent) + 1, "the zero bar, and only it, is labelled");
+        assert_eq!(
+            zeros(&zero),
+            zeros(&absent) + 1,
+            "the zero bar, and only it, is labelled"
+        );
         // Integer ticks: no "0.5" or "1.5" on the axis.
         assert!(!zero.contains(">0.5<") && !zero.contains(">1.5<"), "{zero}");
     }
 
     #[test]
     fn long_legend_names_wrap() {
-        let lines = wrap("string cache (leaky): total bytes (table + keys + values)", 28);
-        assert!(lines.len() > 1 && lines.iter().all(|l| l.len() <= 28), "{lines:?}");
+        let lines = wrap(
+            "string cache (leaky): total bytes (table + keys + values)",
+            28,
+        );
+        assert!(
+            lines.len() > 1 && lines.iter().all(|l| l.len() <= 28),
+            "{lines:?}"
+        );
     }
 }

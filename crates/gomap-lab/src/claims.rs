@@ -255,9 +255,15 @@ mod tests {
         assert!(!Attempts::settled(&[true, true], 7));
         assert!(Attempts::settled(&[true, true, true], 7));
         assert!(!Attempts::settled(&[true, false, true], 7));
-        assert!(Attempts::settled(&[true, false, true, true, false, true, true], 7));
+        assert!(Attempts::settled(
+            &[true, false, true, true, false, true, true],
+            7
+        ));
         let a = Attempts::of(&[true, false, true, true, false, true, true], 7);
-        assert_eq!((a.showed, a.unanimous, a.verdict()), (5, false, Verdict::Reproduced));
+        assert_eq!(
+            (a.showed, a.unanimous, a.verdict()),
+            (5, false, Verdict::Reproduced)
+        );
         let b = Attempts::of(&[false, false, false], 7);
         assert_eq!((b.unanimous, b.verdict()), (true, Verdict::NotReproduced));
     }

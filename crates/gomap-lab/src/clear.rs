@@ -213,7 +213,10 @@ pub fn run(n: usize) -> Clear {
         let maps: [(&'static str, Box<dyn Map>); 4] = [
             (MAPS[0], go(ShrinkPolicy::Auto)),
             (MAPS[1], go(ShrinkPolicy::Never)),
-            (MAPS[2], Box::new(Std(StdMap::with_hasher(Hasher::default())))),
+            (
+                MAPS[2],
+                Box::new(Std(StdMap::with_hasher(Hasher::default()))),
+            ),
             (
                 MAPS[3],
                 Box::new(Brown(hashbrown::HashMap::with_hasher(Hasher::default()))),
@@ -236,7 +239,10 @@ pub fn run(n: usize) -> Clear {
 pub const MAPS: [&str; 4] = ["gomap (Auto)", "gomap (Never)", "std HashMap", "hashbrown"];
 
 /// The two maps the arena method runs on.
-pub const ARENA_MAPS: [&str; 2] = ["gomap (in a bumpalo arena)", "hashbrown (in a bumpalo arena)"];
+pub const ARENA_MAPS: [&str; 2] = [
+    "gomap (in a bumpalo arena)",
+    "hashbrown (in a bumpalo arena)",
+];
 
 /// A map "keeps" its memory when it still holds this share of its full
 /// size (not all of it: a grow running when the map was full ends as it
@@ -284,16 +290,13 @@ impl Clear {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        let names = |rows: &[&&Row]| {
-            rows.iter()
-                .map(|r| r.map)
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
+        let names = |rows: &[&&Row]| rows.iter().map(|r| r.map).collect::<Vec<_>>().join(", ");
         let mut out = Vec::new();
 
         let rows = self.rows_of(0, &MAPS);
-        let (auto, others) = rows.split_first().map_or((None, &[][..]), |(a, o)| (Some(*a), o));
+        let (auto, others) = rows
+            .split_first()
+            .map_or((None, &[][..]), |(a, o)| (Some(*a), o));
         let auto_gave = auto.is_some_and(|r| r.after_share() <= GAVE_BACK);
         let stuck: Vec<_> = others.iter().filter(|r| r.after_share() < KEPT).collect();
         out.push(Claim::judged(
@@ -340,7 +343,10 @@ impl Clear {
                  std's HashMap, hashbrown and gomap (Never) keep it."
             ),
             rows.len() == 4 && let_go.is_empty() && auto_back && others_kept.is_empty(),
-            format!("cleared: {}; after refilling 1 %: {refilled}", emptied(&rows)),
+            format!(
+                "cleared: {}; after refilling 1 %: {refilled}",
+                emptied(&rows)
+            ),
             if !let_go.is_empty() {
                 format!("{} let its array go at clear()", names(&let_go))
             } else if !auto_back {
@@ -387,7 +393,11 @@ impl Clear {
             "gomap's mem_stats().allocated_bytes equals the bytes a counting allocator \
              saw the map hold, full, emptied and refilled, by every method.",
             !checked.is_empty() && wrong.is_empty(),
-            format!("{} checks on {} gomap rows", 3 * checked.len(), checked.len()),
+            format!(
+                "{} checks on {} gomap rows",
+                3 * checked.len(),
+                checked.len()
+            ),
             format!("it differed for {}", wrong.join(", ")),
         ));
         out

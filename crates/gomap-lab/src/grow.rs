@@ -258,7 +258,9 @@ impl Grow {
                 ms(shown.hashbrown),
                 shown.factor()
             ),
-            format!("gomap's slowest insert was within {MAX_FACTOR}× of the others' in most attempts"),
+            format!(
+                "gomap's slowest insert was within {MAX_FACTOR}× of the others' in most attempts"
+            ),
         )
         .decided_by(Attempts::of(&outcomes, BUDGET))]
     }
@@ -325,7 +327,13 @@ impl Outcome for Grow {
         }
         out += "\n| attempt | gomap max (ns) | std max (ns) | hashbrown max (ns) |\n|---:|---:|---:|---:|\n";
         for (i, a) in self.attempts.iter().enumerate() {
-            out += &format!("| {} | {} | {} | {} |\n", i + 1, a.gomap, a.std, a.hashbrown);
+            out += &format!(
+                "| {} | {} | {} | {} |\n",
+                i + 1,
+                a.gomap,
+                a.std,
+                a.hashbrown
+            );
         }
         out
     }

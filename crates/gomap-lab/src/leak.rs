@@ -848,7 +848,11 @@ impl CaseResult {
                      policy) keep the burst's memory while the map settles small; gomap with \
                      ShrinkPolicy::Auto gives it back; governed, the Never map is held at orange.",
                     kept(std) && kept(never) && gave_back(auto) && orange.is_some(),
-                    format!("{}; the Never map went orange at {}", self.summary, when(orange)),
+                    format!(
+                        "{}; the Never map went orange at {}",
+                        self.summary,
+                        when(orange)
+                    ),
                     if !(kept(std) && kept(never)) {
                         "std or gomap Never ended under half its peak"
                     } else if !gave_back(auto) {
@@ -881,12 +885,14 @@ impl CaseResult {
                 )
             }
             Case::StringCache | Case::All => {
-                let crossed = |level: &str| first_flag(&self.flags, "(leaky)", &format!("→ {level} "));
+                let crossed =
+                    |level: &str| first_flag(&self.flags, "(leaky)", &format!("→ {level} "));
                 let at = [crossed("yellow"), crossed("orange"), crossed("red")];
                 let on_time = at == STRING_CACHE_CROSSINGS.map(Some);
                 let flagged = first_flag(&self.flags, "(leaky)", "suspected_leak");
                 let fixed_moved = first_flag(&self.flags, "(fixed)", "level");
-                let exact = self.reported_bytes.is_some() && self.reported_bytes == self.counted_bytes;
+                let exact =
+                    self.reported_bytes.is_some() && self.reported_bytes == self.counted_bytes;
                 Claim::judged(
                     "case-string-cache",
                     "A leaking String → Vec<u8> cache, governed on total bytes (its table plus \

@@ -240,7 +240,10 @@ fn print(outcome: &impl Outcome, format: Format) -> Result<(), String> {
         Format::Json => to_json(outcome)? + "\n",
     };
     let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(out.as_bytes()).and_then(|()| stdout.flush()) {
+    match stdout
+        .write_all(out.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
             Err(format!("cannot write to standard output: {e}"))
         }

@@ -77,7 +77,12 @@ fn verdicts(claims: &[Claim], ids: &[&str]) -> String {
 /// verdict line.
 fn caption_of(claims: &[Claim], id: &str, shows: &str) -> String {
     match claims.iter().find(|c| c.id == id) {
-        Some(c) => format!("{shows} Claim {}: {} {}", c.id, c.statement, c.verdict_line()),
+        Some(c) => format!(
+            "{shows} Claim {}: {} {}",
+            c.id,
+            c.statement,
+            c.verdict_line()
+        ),
         None => shows.to_string(),
     }
 }
@@ -194,13 +199,23 @@ fn figures(r: &Report, claims: &[Claim]) -> Vec<Figure> {
     let mut out = Vec::new();
     // Clear: bytes held emptied, per method and map; the arena rows are
     // their own series.
-    let methods = ["loop of remove", "new map", "clear()", "reset / shrink", "drop arena"];
+    let methods = [
+        "loop of remove",
+        "new map",
+        "clear()",
+        "reset / shrink",
+        "drop arena",
+    ];
     let maps: Vec<&str> = MAPS.iter().chain(&ARENA_MAPS).copied().collect();
     let series: Vec<Bars> = maps
         .iter()
         .map(|&m| {
             let values = (0..METHODS.len())
-                .map(|method| r.clear.row(m, method).map(|row| row.bytes_after as f64 / MIB))
+                .map(|method| {
+                    r.clear
+                        .row(m, method)
+                        .map(|row| row.bytes_after as f64 / MIB)
+                })
                 .collect();
             (m.to_string(), values)
         })
@@ -208,7 +223,10 @@ fn figures(r: &Report, claims: &[Claim]) -> Vec<Figure> {
     out.push(Figure {
         name: "clear-emptied",
         svg: chart::bars(
-            &format!("Bytes still held after emptying a map of {} entries", r.clear.n),
+            &format!(
+                "Bytes still held after emptying a map of {} entries",
+                r.clear.n
+            ),
             &YAxis::linear("MiB"),
             &methods.map(String::from),
             &series,
@@ -216,7 +234,15 @@ fn figures(r: &Report, claims: &[Claim]) -> Vec<Figure> {
         caption: format!(
             "What each map holds right after it is emptied, five ways (0: everything given \
              back). {}.",
-            verdicts(claims, &["empty-remove-loop", "empty-new-map", "empty-reset", "empty-arena"])
+            verdicts(
+                claims,
+                &[
+                    "empty-remove-loop",
+                    "empty-new-map",
+                    "empty-reset",
+                    "empty-arena"
+                ]
+            )
         ),
     });
     let stages = ["full", "after clear()", "after refilling 1 %"];
@@ -242,7 +268,11 @@ fn figures(r: &Report, claims: &[Claim]) -> Vec<Figure> {
             &stages.map(String::from),
             &series,
         ),
-        caption: caption_of(claims, "empty-clear", "Bytes held by each map around a clear()."),
+        caption: caption_of(
+            claims,
+            "empty-clear",
+            "Bytes held by each map around a clear().",
+        ),
     });
     for case in &r.leak.cases {
         out.push(leak_figure(case, claims));
@@ -309,7 +339,11 @@ fn figures(r: &Report, claims: &[Claim]) -> Vec<Figure> {
              doubles the buckets; the entries move over the following inserts, a couple of old \
              buckets per write ({} of {} samples had a migration running).",
             r.grow.n,
-            r.grow.timeline.iter().filter(|m| !m.migration.is_empty()).count(),
+            r.grow
+                .timeline
+                .iter()
+                .filter(|m| !m.migration.is_empty())
+                .count(),
             r.grow.timeline.len()
         ),
     });
@@ -322,7 +356,11 @@ fn figures(r: &Report, claims: &[Claim]) -> Vec<Figure> {
         ),
         (
             "gomap / hashbrown".to_string(),
-            r.bench.ops.iter().map(|o| Some(o.gomap_vs_hashbrown)).collect(),
+            r.bench
+                .ops
+                .iter()
+                .map(|o| Some(o.gomap_vs_hashbrown))
+                .collect(),
         ),
     ];
     if let Some(go) = r.bench.go.ran() {
@@ -541,8 +579,14 @@ pub fn run(common: &Common, out: &Path, go: Option<&Path>) -> Result<Report, Str
         })
         .collect();
     files.push(("results.json".into(), crate::to_json(&report)?.into_bytes()));
-    files.push(("report.md".into(), markdown(&report, &figures, &claims).into_bytes()));
-    files.push(("index.html".into(), html(&report, &figures, &claims).into_bytes()));
+    files.push((
+        "report.md".into(),
+        markdown(&report, &figures, &claims).into_bytes(),
+    ));
+    files.push((
+        "index.html".into(),
+        html(&report, &figures, &claims).into_bytes(),
+    ));
     write_all(out, &files)?;
     Ok(report)
 }
@@ -579,4 +623,3 @@ impl Outcome for Report {
         tables(self)
     }
 }
-

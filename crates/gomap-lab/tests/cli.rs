@@ -118,7 +118,7 @@ fn leak_and_grow_and_bench_run() {
             .as_array()
             .unwrap()
             .last()
-            .unwrap()[1]
+            .unwrap()["bytes"]
             .as_u64()
             .unwrap()
     };
@@ -127,7 +127,7 @@ fn leak_and_grow_and_bench_run() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|p| p[1].as_u64().unwrap())
+            .map(|p| p["bytes"].as_u64().unwrap())
             .max()
             .unwrap()
     };
@@ -144,13 +144,170 @@ fn leak_and_grow_and_bench_run() {
         "{md}"
     );
 
-    let out = lab(&["bench", "--n", "2000", "--go", "/nonexistent/go"]);
-    assert!(out.status.success());
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        text.contains("lookup_hit") && text.contains("Go column empty"),
-        "{text}"
+    let json = lab_json(&["bench", "--n", "2000", "--format", "json"]);
+    let hit = json["ops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["op"] == "lookup_hit")
+        .unwrap();
+    for map in ["gomap", "std", "hashbrown"] {
+        assert!(hit["ns"][map].as_f64().unwrap() > 0.0, "{hit}");
+    }
+    assert!(json["rounds"].as_u64().unwrap() >= 5);
+    // Without Go, Go's claims are not measured, and say why.
+    if json["go"]["status"] == "not_run" {
+        let claim = claim(&json, "speed-vs-go");
+        assert_eq!(claim["verdict"], "not_measured");
+        assert!(!claim["reason"].as_str().unwrap().is_empty());
+    }
+}
+
+/// The claim `id` of a command's JSON.
+fn claim<'a>(json: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    json["claims"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no claim {id} in {json}"))
+}
+
+#[test]
+fn json_names_its_tool_schema_machine_and_claims() {
+    let json = lab_json(&["clear", "--n", "2000", "--format", "json"]);
+    assert_eq!(json["tool"], "gomap-lab");
+    assert_eq!(json["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(json["schema_version"], 2);
+    assert!(json["machine"]["cores"].as_u64().unwrap() >= 1);
+    let claims = json["claims"].as_array().unwrap();
+    assert_eq!(claims.len(), 6, "{claims:?}");
+    let mut counted = [0u64; 3];
+    for c in claims {
+        let i = ["reproduced", "not_reproduced", "not_measured"]
+            .iter()
+            .position(|v| c["verdict"] == *v)
+            .unwrap_or_else(|| panic!("a verdict outside the three: {c}"));
+        counted[i] += 1;
+        assert!(!c["statement"].as_str().unwrap().is_empty());
+        if i > 0 {
+            assert!(!c["reason"].as_str().unwrap().is_empty(), "{c}");
+        }
+    }
+    let summary = &json["summary"];
+    assert_eq!(
+        [
+            summary["reproduced"].as_u64().unwrap(),
+            summary["not_reproduced"].as_u64().unwrap(),
+            summary["not_measured"].as_u64().unwrap()
+        ],
+        counted
     );
+    // Exactness of mem_stats is not a matter of timing: it holds on every run.
+    assert_eq!(claim(&json, "mem-stats-exact")["verdict"], "reproduced");
+    assert_eq!(claim(&json, "empty-arena")["verdict"], "reproduced");
+}
+
+#[test]
+fn every_claim_id_is_explained_in_docs_claims_md() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/claims.md"))
+        .expect("docs/claims.md");
+    let mut ids = Vec::new();
+    for args in [
+        &["clear", "--n", "1000"][..],
+        &["leak", "--n", "1000"],
+        &["grow", "--n", "1000"],
+        &["bench", "--n", "1000"],
+    ] {
+        let mut args = args.to_vec();
+        args.extend(["--format", "json"]);
+        let json = lab_json(&args);
+        for c in json["claims"].as_array().unwrap() {
+            ids.push(c["id"].as_str().unwrap().to_string());
+        }
+    }
+    ids.push("go-heap-profile".into());
+    for id in &ids {
+        assert!(
+            doc.contains(&format!("`{id}`")),
+            "docs/claims.md does not explain {id}"
+        );
+    }
+    assert_eq!(ids.len(), 15);
+}
+
+#[test]
+fn the_half_clear_is_caught_on_every_cue_and_a_whole_clear_never() {
+    // The default size, as `report` runs it.
+    let json = lab_json(&["leak", "--case", "rwlock-clear", "--format", "json"]);
+    let seen = &json["cases"][0]["observations"];
+    let (piecemeal, whole) = (&seen[0], &seen[1]);
+    assert!(piecemeal["cued"].as_u64().unwrap() > 0, "{piecemeal}");
+    assert_eq!(
+        piecemeal["cued_half_cleared"], piecemeal["cued"],
+        "every look between two shards sees a half-cleared map: {piecemeal}"
+    );
+    assert_eq!(whole["cued_half_cleared"], 0, "{whole}");
+    assert_eq!(whole["half_cleared"], 0, "{whole}");
+    assert!(whole["snapshots"].as_u64().unwrap() > 0);
+    assert_eq!(claim(&json, "case-half-clear")["verdict"], "reproduced");
+}
+
+#[test]
+fn an_unusable_go_is_refused_before_any_work() {
+    for go in ["/nonexistent/go", "/bin/true"] {
+        let out = lab(&["bench", "--n", "5000000", "--go", go]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{go}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+        assert!(stderr.starts_with("error: --go"), "{stderr}");
+        assert!(out.stdout.is_empty(), "no work done, nothing printed");
+    }
+    let out = lab(&[
+        "report",
+        "--n",
+        "5000",
+        "--go",
+        "/nonexistent/go",
+        "--out",
+        "/tmp/never",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!std::path::Path::new("/tmp/never").exists());
+}
+
+#[test]
+fn a_closed_pipe_ends_the_output_quietly() {
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gomap-lab"))
+        .args(["clear", "--n", "20000"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader goes away before a byte is written.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
+}
+
+#[test]
+fn help_shows_the_defaults() {
+    let out = lab(&["report", "--help"]);
+    let help = String::from_utf8_lossy(&out.stdout);
+    for default in [
+        "[default: medium]",
+        "[default: report]",
+        "[default: text]",
+        "docs/claims.md",
+    ] {
+        assert!(
+            help.contains(default),
+            "report --help lacks {default}: {help}"
+        );
+    }
 }
 
 #[test]
@@ -226,7 +383,7 @@ fn leak_string_cache_reports_what_the_allocator_counts() {
             .as_array()
             .unwrap()
             .last()
-            .unwrap()[1]
+            .unwrap()["bytes"]
             .as_u64()
             .unwrap()
     };

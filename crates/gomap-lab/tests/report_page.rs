@@ -67,6 +67,37 @@ fn report_writes_a_page_whose_charts_render() {
     }
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     let page = std::fs::read_to_string(out.join("index.html")).unwrap();
+    // A verdict per claim, in all three files, and the count at the top.
+    let claims = results["claims"].as_array().unwrap();
+    assert_eq!(claims.len(), 15);
+    let reproduced = results["summary"]["reproduced"].as_u64().unwrap();
+    let summary = format!("{reproduced} of 15 claims reproduced");
+    assert!(
+        page.contains(&summary) && md.contains(&summary),
+        "{summary}"
+    );
+    for c in claims {
+        let id = c["id"].as_str().unwrap();
+        assert!(
+            page.contains(id) && md.contains(id),
+            "{id} missing from the page or report.md"
+        );
+    }
+    // Every table of report.md is on the page too.
+    let md_tables = md.lines().filter(|l| l.starts_with("|---")).count();
+    assert!(md_tables >= 8, "{md_tables} tables in report.md");
+    assert_eq!(
+        page.matches("<table>").count(),
+        md_tables,
+        "tables on the page"
+    );
+    // Nothing of an earlier attempt is left beside it.
+    assert!(!out
+        .with_file_name(format!(
+            "{}.partial",
+            out.file_name().unwrap().to_string_lossy()
+        ))
+        .exists());
     // The Go section's chart is there whenever a Go toolchain is (CI has one).
     let go_chart = out.join("charts/go-pprof-sites.svg").is_file();
     if std::env::var_os("GOMAP_REQUIRE_GO").is_some() {
@@ -180,4 +211,39 @@ fn report_writes_a_page_whose_charts_render() {
     )
     .ok();
     let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn a_report_that_dies_while_writing_leaves_the_earlier_one_alone() {
+    let out = std::env::temp_dir().join(format!("gomap-lab-killed-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("index.html"), "the earlier report").unwrap();
+    // A file size limit of 16 KiB: the first big chart or page exceeds it,
+    // as a full disk would stop the write.
+    let status = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -f 16; exec {} report --n 2000 --out {}",
+            env!("CARGO_BIN_EXE_gomap-lab"),
+            out.display()
+        ))
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(!status.success(), "the write was meant to fail");
+    assert_eq!(
+        std::fs::read_to_string(out.join("index.html")).unwrap(),
+        "the earlier report"
+    );
+    assert_eq!(
+        std::fs::read_dir(&out).unwrap().count(),
+        1,
+        "nothing new in the report directory"
+    );
+    let _ = std::fs::remove_dir_all(&out);
+    let _ = std::fs::remove_dir_all(out.with_file_name(format!(
+        "{}.partial",
+        out.file_name().unwrap().to_string_lossy()
+    )));
 }
