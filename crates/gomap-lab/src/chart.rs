@@ -160,12 +160,10 @@ fn render(draw: impl for<'a> FnOnce(&Area<'a>) -> Result<(), Failure<'a>>) -> St
     let mut svg = String::new();
     let result = {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        let result = root
-            .fill(&WHITE)
+        root.fill(&WHITE)
             .map_err(|e| e.to_string())
             .and_then(|()| draw(&root).map_err(|e| e.to_string()))
-            .and_then(|()| root.present().map_err(|e| e.to_string()));
-        result
+            .and_then(|()| root.present().map_err(|e| e.to_string()))
     };
     match result {
         Ok(()) => svg,

@@ -441,7 +441,7 @@ fn rwlock_clear(n: usize) -> CaseResult {
                 s.spawn(move || {
                     start.wait();
                     while cues.recv().is_ok() {
-                        let _ = answer.send(half_cleared(&snapshot(&map)));
+                        let _ = answer.send(half_cleared(&snapshot(map)));
                     }
                 });
             }
