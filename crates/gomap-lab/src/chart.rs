@@ -34,8 +34,9 @@ pub struct YAxis<'a> {
     pub log: bool,
     /// Counts: integer ticks only.
     pub integer: bool,
-    /// A horizontal reference line (a ratio of 1, say), labelled.
-    pub reference: Option<(f64, &'a str)>,
+    /// A horizontal reference line (a ratio of 1, say; the axis
+    /// description says what it means).
+    pub reference: Option<f64>,
 }
 
 impl<'a> YAxis<'a> {
@@ -174,16 +175,24 @@ fn render(draw: impl for<'a> FnOnce(&Area<'a>) -> Result<(), Failure<'a>>) -> St
     }
 }
 
-/// A line chart, with vertical `marks` labelled at the top of the plot.
-pub fn lines(title: &str, x_desc: &str, y_desc: &str, lines: &[Line], marks: &[Mark]) -> String {
+/// A line chart, with vertical `marks` labelled at the top of the plot; a
+/// logarithmic x axis when `x_log`.
+pub fn lines(
+    title: &str,
+    (x_desc, x_log): (&str, bool),
+    y_desc: &str,
+    lines: &[Line],
+    marks: &[Mark],
+) -> String {
     let (x0, x1) = range(
         lines
             .iter()
             .flat_map(|l| l.points.iter().map(|p| p.0))
             .chain(marks.iter().map(|m| m.x)),
-        false,
+        x_log,
     );
-    let x1 = x1 / 1.1; // no slack to the right of the last point
+    // No slack to the right of the last point.
+    let x1 = if x_log { x1 / 1.5 } else { x1 / 1.1 };
     let (y0, y1) = range(
         lines.iter().flat_map(|l| l.points.iter().map(|p| p.1)),
         false,
@@ -192,37 +201,47 @@ pub fn lines(title: &str, x_desc: &str, y_desc: &str, lines: &[Line], marks: &[M
     let y1 = y1 * (1.0 + 0.07 * marks.len().min(5) as f64);
     render(|root| {
         let (plot, side) = root.split_horizontally(SIZE.0 - LEGEND);
-        let mut chart = ChartBuilder::on(&plot)
+        let mut builder = ChartBuilder::on(&plot);
+        builder
             .caption(title, (FONT, 17))
             .margin(12)
             .x_label_area_size(42)
-            .y_label_area_size(70)
-            .build_cartesian_2d(x0..x1, y0..y1)?;
-        chart
-            .configure_mesh()
-            .x_desc(x_desc)
-            .y_desc(y_desc)
-            .x_label_formatter(&|x| number(*x))
-            .y_label_formatter(&|y| number(*y))
-            .light_line_style(WHITE.mix(0.0))
-            .draw()?;
-        for (i, line) in lines.iter().enumerate() {
-            chart.draw_series(LineSeries::new(
-                line.points.iter().copied(),
-                color(i).stroke_width(2),
-            ))?;
+            .y_label_area_size(70);
+        macro_rules! draw {
+            ($chart:expr) => {{
+                let mut chart = $chart;
+                chart
+                    .configure_mesh()
+                    .x_desc(x_desc)
+                    .y_desc(y_desc)
+                    .x_label_formatter(&|x| number(*x))
+                    .y_label_formatter(&|y| number(*y))
+                    .light_line_style(WHITE.mix(0.0))
+                    .draw()?;
+                for (i, line) in lines.iter().enumerate() {
+                    chart.draw_series(LineSeries::new(
+                        line.points.iter().copied().filter(|p| !x_log || p.0 > 0.0),
+                        color(i).stroke_width(2),
+                    ))?;
+                }
+                for (i, m) in marks.iter().enumerate() {
+                    let top = y1 * (1.0 - 0.065 * (i % 5) as f64) - (y1 - y0) * 0.02;
+                    chart.draw_series(std::iter::once(PathElement::new(
+                        vec![(m.x, y0), (m.x, top)],
+                        m.color.mix(0.8).stroke_width(1),
+                    )))?;
+                    chart.draw_series(std::iter::once(Text::new(
+                        m.label.clone(),
+                        (m.x, top),
+                        (FONT, 12).into_font().color(&m.color),
+                    )))?;
+                }
+            }};
         }
-        for (i, m) in marks.iter().enumerate() {
-            let top = y1 * (1.0 - 0.065 * (i % 5) as f64) - (y1 - y0) * 0.02;
-            chart.draw_series(std::iter::once(PathElement::new(
-                vec![(m.x, y0), (m.x, top)],
-                m.color.mix(0.8).stroke_width(1),
-            )))?;
-            chart.draw_series(std::iter::once(Text::new(
-                m.label.clone(),
-                (m.x, top),
-                (FONT, 12).into_font().color(&m.color),
-            )))?;
+        if x_log {
+            draw!(builder.build_cartesian_2d((x0..x1).log_scale(), y0..y1)?);
+        } else {
+            draw!(builder.build_cartesian_2d(x0..x1, y0..y1)?);
         }
         let entries: Vec<_> = lines
             .iter()
@@ -237,7 +256,7 @@ pub fn lines(title: &str, x_desc: &str, y_desc: &str, lines: &[Line], marks: &[M
 /// value there (bars of a group are centred; every series keeps its colour).
 pub fn bars(title: &str, y: &YAxis, categories: &[String], series: &[Bars]) -> String {
     let values = || series.iter().flat_map(|s| s.1.iter().flatten().copied());
-    let (y0, mut y1) = range(values().chain(y.reference.map(|r| r.0)), y.log);
+    let (y0, mut y1) = range(values().chain(y.reference), y.log);
     if y.integer {
         y1 = y1.ceil().max(1.0);
     }
@@ -342,15 +361,10 @@ pub fn bars(title: &str, y: &YAxis, categories: &[String], series: &[Bars]) -> S
                         )))?;
                     }
                 }
-                if let Some((r, label)) = y.reference {
+                if let Some(r) = y.reference {
                     chart.draw_series(std::iter::once(PathElement::new(
                         vec![(-0.5, r), (groups as f64 - 0.5, r)],
                         BLACK.mix(0.6).stroke_width(1),
-                    )))?;
-                    chart.draw_series(std::iter::once(Text::new(
-                        label.to_string(),
-                        (-0.45, r),
-                        (FONT, 12),
                     )))?;
                 }
             }};

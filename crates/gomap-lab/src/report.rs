@@ -181,7 +181,7 @@ fn leak_figure(case: &CaseResult, claims: &[Claim]) -> Figure {
         name,
         svg: chart::lines(
             &case.title,
-            "simulated minute",
+            ("simulated minute", false),
             "MiB held",
             &lines,
             &marks(&case.flags, flagged),
@@ -321,7 +321,7 @@ fn figures(r: &Report, claims: &[Claim]) -> Vec<Figure> {
         name: "grow-timeline",
         svg: chart::lines(
             "gomap while growing: buckets",
-            "entries inserted",
+            ("entries inserted (log scale)", true),
             "B (log2 of buckets)",
             &[Line {
                 name: "B".into(),
@@ -378,8 +378,8 @@ fn figures(r: &Report, claims: &[Claim]) -> Vec<Figure> {
         svg: chart::bars(
             "Time per operation, gomap relative to each",
             &YAxis {
-                reference: Some((1.0, "1 = same speed")),
-                ..YAxis::linear("ratio (< 1: gomap faster)")
+                reference: Some(1.0),
+                ..YAxis::linear("ratio (line at 1: same speed; below: gomap faster)")
             },
             &ops,
             &series,
