@@ -151,7 +151,7 @@ impl Common {
     }
 }
 
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(ValueEnum, Clone, Copy, Debug)]
 enum Size {
     Small,
     Medium,
