@@ -93,16 +93,10 @@ enum Command {
     },
     /// A demo service: governed maps under synthetic load, one leaking on
     /// purpose, serving /metrics and /debug/maps on a loopback port for
-    /// Prometheus (deploy/prometheus has the rules). Stops on Ctrl-C or after
-    /// --duration.
-    Serve {
-        /// Loopback port to serve on.
-        #[arg(long, default_value_t = 9464)]
-        port: u16,
-        /// Stop after this many seconds (default: run until Ctrl-C).
-        #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
-        duration: Option<u64>,
-    },
+    /// Prometheus (deploy/prometheus has the configuration and the rules).
+    /// Says what it serves; stops after --duration, on Ctrl-C or SIGTERM,
+    /// with a summary of what happened.
+    Serve(serve::ServeArgs),
     /// Which Go map holds the memory: reads a Go heap profile (pprof
     /// protobuf, gzipped or not, a file or a loopback
     /// http://127.0.0.1:PORT/debug/pprof/heap URL), recognises the
@@ -299,7 +293,7 @@ fn main() -> ExitCode {
         Command::Grow(common) => print(&grow::run(common.n()), common.format),
         Command::Bench { common, go } => usable_go(go)
             .and_then(|go| print(&bench::run(common.n(), go.as_deref()), common.format)),
-        Command::Serve { port, duration } => serve::run(port, duration),
+        Command::Serve(args) => serve::run(&args),
         Command::Pprof {
             profile,
             base,

@@ -1,6 +1,8 @@
-//! `gomap-lab serve` next to a hostile client: one that pipelines requests
-//! and never reads the replies must neither stop other scrapes nor keep the
-//! process from ending after `--duration`. Loopback only, bounded loops.
+//! `gomap-lab serve` as a user meets it: it says what it serves and, when
+//! it stops (after `--duration` or on SIGTERM), what happened, and exits 0;
+//! a closed stdout does not make it panic; a hostile client (one that
+//! pipelines requests and never reads the replies) neither stops other
+//! scrapes nor keeps the process from ending. Loopback only, bounded waits.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -68,4 +70,125 @@ fn serve_stops_after_its_duration_despite_a_client_that_never_reads() {
         std::thread::sleep(Duration::from_millis(100));
     }
     drop(hostile);
+}
+
+/// Waits for `child` to end, killing it after `secs`.
+fn wait_at_most(child: &mut std::process::Child, secs: u64) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("serve did not end within {secs} s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn read_all(pipe: Option<impl Read>) -> String {
+    let mut text = String::new();
+    if let Some(mut pipe) = pipe {
+        pipe.read_to_string(&mut text).unwrap();
+    }
+    text
+}
+
+/// What `serve` prints when it starts and when it stops: the URLs, the
+/// maps, how to start Prometheus, then the run's summary.
+fn assert_says_what_it_serves_and_what_happened(out: &str, port: u16, config: &str) {
+    for expected in [
+        format!("http://127.0.0.1:{port}/metrics"),
+        format!("http://127.0.0.1:{port}/debug/maps"),
+        format!("prometheus --config.file={config}"),
+        "stopped after".to_string(),
+    ] {
+        assert!(out.contains(&expected), "no {expected:?} in:\n{out}");
+    }
+    let summary = &out[out.find("stopped after").unwrap()..];
+    for map in ["sessions", "request-contexts (leaks)", "batch"] {
+        assert!(
+            out[..out.len() - summary.len()].contains(map),
+            "{map} not announced:\n{out}"
+        );
+        let line = summary
+            .lines()
+            .find(|l| l.trim_start().starts_with(map))
+            .unwrap_or_else(|| panic!("{map} not in the summary:\n{out}"));
+        assert!(line.contains("green") || line.contains("yellow"), "{line}");
+    }
+}
+
+#[test]
+fn serve_prints_what_it_serves_and_a_summary_when_its_duration_is_up() {
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gomap-lab"))
+        .args(["serve", "--port", &port.to_string(), "--duration", "2"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = wait_at_most(&mut child, 60);
+    let out = read_all(child.stdout.take());
+    let err = read_all(child.stderr.take());
+    assert!(status.success(), "{status}: {err}");
+    assert_says_what_it_serves_and_what_happened(&out, port, "deploy/prometheus/prometheus.yml");
+    assert!(out.contains("stopped after 2."), "{out}");
+}
+
+#[cfg(unix)]
+#[test]
+fn serve_stops_on_sigterm_with_its_summary_and_exit_status_0() {
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gomap-lab"))
+        .args(["serve", "--demo-fast", "--port", &port.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while scrape(port).is_err() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("serve never answered");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = wait_at_most(&mut child, 60);
+    let out = read_all(child.stdout.take());
+    let err = read_all(child.stderr.take());
+    assert!(status.success(), "{status}: {err}");
+    assert_says_what_it_serves_and_what_happened(
+        &out,
+        port,
+        "deploy/prometheus/demo-fast/prometheus.yml",
+    );
+}
+
+#[test]
+fn serve_with_its_stdout_closed_does_not_panic() {
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gomap-lab"))
+        .args(["serve", "--port", &port.to_string(), "--duration", "2"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Like `serve | head -c 10`: the reader goes away at once.
+    drop(child.stdout.take());
+    let status = wait_at_most(&mut child, 60);
+    let err = read_all(child.stderr.take());
+    #[cfg(unix)]
+    let sigpipe = std::os::unix::process::ExitStatusExt::signal(&status) == Some(13);
+    #[cfg(not(unix))]
+    let sigpipe = false;
+    assert!(status.success() || sigpipe, "{status}: {err}");
+    assert!(!err.contains("panicked"), "{err}");
 }
