@@ -73,18 +73,27 @@ fn verdicts(claims: &[Claim], ids: &[&str]) -> String {
         .join("; ")
 }
 
-/// A caption for a chart of one claim: what it shows, the claim and its
-/// verdict line.
+/// A caption for a chart of one claim: what it shows, the claim, and its
+/// verdict with the reason when it is not reproduced (the numbers are in the
+/// chart and the tables).
 fn caption_of(claims: &[Claim], id: &str, shows: &str) -> String {
-    match claims.iter().find(|c| c.id == id) {
-        Some(c) => format!(
-            "{shows} Claim {}: {} {}",
-            c.id,
-            c.statement,
-            c.verdict_line()
-        ),
-        None => shows.to_string(),
+    let Some(c) = claims.iter().find(|c| c.id == id) else {
+        return shows.to_string();
+    };
+    let mut caption = format!(
+        "{shows} Claim {}: {} Verdict: {}",
+        c.id,
+        c.statement,
+        c.verdict.word()
+    );
+    if !c.reason.is_empty() {
+        caption += " — ";
+        caption += &c.reason;
     }
+    if let Some(a) = &c.attempts {
+        caption += &format!(" ({})", a.describe());
+    }
+    caption + "."
 }
 
 /// Markers for a case's flags on its memory curves: each level change and

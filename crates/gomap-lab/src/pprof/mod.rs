@@ -237,7 +237,7 @@ fn percent(part: i64, whole: i64) -> String {
 fn key_elem(s: &MapSite) -> String {
     match (s.finding.key_elem_bytes, s.finding.key_elem_range) {
         (Some(b), _) => format!("{b} B"),
-        (None, Some((lo, hi))) => format!("{lo}–{hi} B"),
+        (None, Some(r)) => format!("{}–{} B", r.min, r.max),
         _ => "?".into(),
     }
 }

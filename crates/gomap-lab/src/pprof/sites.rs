@@ -161,6 +161,13 @@ impl Kind {
     }
 }
 
+/// A range of sizes, in bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct ByteRange {
+    pub min: u64,
+    pub max: u64,
+}
+
 /// What the analysis says of one site.
 #[derive(Clone, Debug, Serialize)]
 pub struct Finding {
@@ -173,7 +180,7 @@ pub struct Finding {
     /// fits.
     pub key_elem_bytes: Option<u64>,
     /// The smallest and biggest key + element bytes that fit as well.
-    pub key_elem_range: Option<(u64, u64)>,
+    pub key_elem_range: Option<ByteRange>,
     /// The line or bigger unexplained objects speak against a map.
     #[serde(skip)]
     pub contradicted: bool,
@@ -542,11 +549,9 @@ pub fn analyze(site: &Site, layout: Layout, line: Option<&Line>) -> Option<Findi
         layout,
         unit_bytes: shape.filter(|_| !ambiguous).map(|s| s.unit),
         key_elem_bytes: shape.filter(|_| !ambiguous).map(|s| s.key_elem_bytes()),
-        key_elem_range: (!key_elems.is_empty()).then(|| {
-            (
-                key_elems.first().copied().unwrap_or(0),
-                key_elems.last().copied().unwrap_or(0),
-            )
+        key_elem_range: (!key_elems.is_empty()).then(|| ByteRange {
+            min: key_elems.first().copied().unwrap_or(0),
+            max: key_elems.last().copied().unwrap_or(0),
         }),
         contradicted,
         distinctive: best.is_some_and(|f| f.distinctive && (layout.is_swiss() || f.run_len() >= 2)),
