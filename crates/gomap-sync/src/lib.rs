@@ -21,6 +21,8 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "serde")]
+mod serde;
 pub mod sharded;
 mod sync;
 pub mod sync_map;

@@ -73,6 +73,8 @@
 mod get_size;
 mod map;
 mod raw;
+#[cfg(feature = "serde")]
+mod serde;
 mod set;
 
 pub use allocator_api2::alloc::{Allocator, Global};

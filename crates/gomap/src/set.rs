@@ -80,6 +80,22 @@ impl<T, S, A: Allocator> HashSet<T, S, A> {
         }
     }
 
+    /// An empty set with room for `capacity` elements, hashing with
+    /// `hasher`, allocating from `alloc`.
+    ///
+    /// ```
+    /// use gomap::{DefaultHashBuilder, Global, HashSet};
+    ///
+    /// let set: HashSet<u32> =
+    ///     HashSet::with_capacity_and_hasher_in(100, DefaultHashBuilder::default(), Global);
+    /// assert!(set.capacity() >= 100);
+    /// ```
+    pub fn with_capacity_and_hasher_in(capacity: usize, hasher: S, alloc: A) -> Self {
+        HashSet {
+            map: HashMap::with_capacity_and_hasher_in(capacity, hasher, alloc),
+        }
+    }
+
     /// Elements held before the bucket array must grow.
     pub fn capacity(&self) -> usize {
         self.map.capacity()
