@@ -792,6 +792,14 @@ fn first_flag(flags: &[Flag], map: &str, what: &str) -> Option<u64> {
         .map(|f| f.tick)
 }
 
+/// "the guarded map never left green", or when it did.
+fn stayed_green(map: &str, left: Option<u64>) -> String {
+    match left {
+        None => format!("the {map} never left green"),
+        Some(m) => format!("the {map} left green at minute {m}"),
+    }
+}
+
 /// "minute 7" or "never".
 fn when(minute: Option<u64>) -> String {
     minute.map_or_else(|| "never".into(), |m| format!("minute {m}"))
@@ -805,12 +813,13 @@ impl CaseResult {
                 let flagged = first_flag(&self.flags, "(leaky)", "suspected_leak");
                 let red = first_flag(&self.flags, "(leaky)", "→ red");
                 let guarded_moved = first_flag(&self.flags, "(RAII guard)", "level");
-                // Its bytes dip when a grow frees the old array; what
-                // counts is that it ends at its peak, far above where it
-                // was early on and above the guarded map.
-                let early = leaky.points.get(TICKS as usize / 4).map_or(0, |p| p.bytes);
-                let grew = 10 * leaky.last() >= 9 * leaky.peak()
-                    && leaky.last() >= 4 * early
+                // Its bytes dip when a grow frees the old array, so it is
+                // judged by thirds: still growing by half in each of the
+                // later ones, and far above the guarded map.
+                let at = |minute: u64| leaky.points.get(minute as usize).map_or(0, |p| p.bytes);
+                let (early, mid) = (at(TICKS / 4), at(TICKS / 2));
+                let grew = 2 * mid >= 3 * early
+                    && 2 * leaky.last() >= 3 * mid
                     && leaky.last() > 10 * guarded.last().max(1);
                 Claim::judged(
                     "case-request-context",
@@ -821,15 +830,15 @@ impl CaseResult {
                     grew && flagged.is_some() && red.is_some() && guarded_moved.is_none(),
                     format!(
                         "after {TICKS} minutes: leaky {}, guarded {}; leaky flagged suspected_leak at {}, \
-                         red at {}; guarded left green at {}",
+                         red at {}; {}",
                         human_bytes(leaky.last()),
                         human_bytes(guarded.last()),
                         when(flagged),
                         when(red),
-                        when(guarded_moved)
+                        stayed_green("guarded map", guarded_moved)
                     ),
                     if !grew {
-                        "the leaky map did not end at its peak, four times its size at minute 7 and ten times the guarded one"
+                        "the leaky map did not grow by half from minute 7 to 15 and again to the end, to ten times the guarded map"
                     } else if flagged.is_none() || red.is_none() {
                         "governance did not flag the leaky map and take it to red"
                     } else {
@@ -903,7 +912,7 @@ impl CaseResult {
                     on_time && flagged.is_some() && exact && fixed_moved.is_none(),
                     format!(
                         "crossed at {}, {}, {} (set for {:?}); suspected_leak at {}; reported {} B, \
-                         counted {} B; fixed cache left green at {}",
+                         counted {} B; {}",
                         when(at[0]),
                         when(at[1]),
                         when(at[2]),
@@ -911,7 +920,7 @@ impl CaseResult {
                         when(flagged),
                         self.reported_bytes.unwrap_or(0),
                         self.counted_bytes.unwrap_or(0),
-                        when(fixed_moved)
+                        stayed_green("fixed cache", fixed_moved)
                     ),
                     if !on_time {
                         "the watermarks were not crossed at the minutes they were set for"
