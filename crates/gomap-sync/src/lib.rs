@@ -6,6 +6,7 @@
 //!   every shard's write lock at once, so no reader ever sees half a clear —
 //!   readers iterating while another thread deletes (under a `sync.RWMutex`
 //!   used the wrong way, in Go) cannot see a half-cleared map.
+//! - [`ShardedSet`] — the same as a set: a `ShardedMap` of `T → ()`.
 //! - [`SyncMap`] — Go's `sync.Map` for read-mostly data: lock-free loads of
 //!   keys in an atomically swapped read-only snapshot, new keys in a dirty
 //!   map under a mutex, promotion after as many misses as the dirty map has
@@ -24,8 +25,10 @@
 #[cfg(feature = "serde")]
 mod serde;
 pub mod sharded;
+mod sharded_set;
 mod sync;
 pub mod sync_map;
 
 pub use sharded::ShardedMap;
+pub use sharded_set::ShardedSet;
 pub use sync_map::{SyncMap, SyncMapStats};
