@@ -14,6 +14,7 @@ use crate::governed::Governed;
 use crate::level::Watermarks;
 use crate::registry::{OrangeHook, Registry};
 use crate::sharded::GovernedSharded;
+use crate::GovernedSet;
 
 /// What both builders set.
 struct Settings<'r> {
@@ -115,6 +116,13 @@ impl<'r> Builder<'r> {
         let capacity = self.settings.capacity;
         let cell = self.settings.register("map", Location::caller());
         Governed::with_cell(cell, capacity, hasher)
+    }
+
+    /// A [`GovernedSet`] instead of a map; its creation site is the
+    /// caller's.
+    #[track_caller]
+    pub fn build_set<T>(self) -> GovernedSet<T> {
+        GovernedSet::from_map(self.build())
     }
 }
 

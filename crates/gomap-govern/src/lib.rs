@@ -75,6 +75,7 @@ mod events;
 mod export;
 mod figures;
 mod governed;
+mod governed_set;
 #[cfg(feature = "http")]
 pub mod http;
 mod level;
@@ -89,6 +90,7 @@ pub use error::{Refused, WatermarkError};
 pub use events::{Event, EventKind, Hook, Subscription};
 pub use figures::{Counters, Figures};
 pub use governed::{Governed, ValueMut};
+pub use governed_set::GovernedSet;
 pub use level::{Level, Measure, Watermarks};
 pub use registry::{Health, OrangeHook, Registry, TotalHook, Totals};
 pub use sampler::{Sampler, SamplerState};
