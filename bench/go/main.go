@@ -32,9 +32,11 @@ func keys(n int, seed uint64) []uint64 {
 	return out
 }
 
+// median of xs, leaving xs in round order.
 func median(xs []float64) float64 {
-	sort.Float64s(xs)
-	return xs[len(xs)/2]
+	sorted := append([]float64(nil), xs...)
+	sort.Float64s(sorted)
+	return sorted[len(sorted)/2]
 }
 
 func heapAlloc() uint64 {
@@ -47,6 +49,8 @@ func heapAlloc() uint64 {
 type result struct {
 	Op      string  `json:"op"`
 	NsPerOp float64 `json:"ns_per_op"`
+	// Each round's ns per op, in round order.
+	RoundsNs []float64 `json:"rounds_ns"`
 }
 
 var sink uint64
@@ -106,7 +110,7 @@ func main() {
 		BytesPerEntry float64  `json:"bytes_per_entry"`
 	}{Version: runtime.Version(), BytesPerEntry: bytesPerEntry}
 	for _, op := range []string{"insert", "lookup_hit", "lookup_miss", "remove", "iterate"} {
-		out.Results = append(out.Results, result{op, median(times[op])})
+		out.Results = append(out.Results, result{op, median(times[op]), times[op]})
 	}
 	if err := json.NewEncoder(os.Stdout).Encode(out); err != nil {
 		fmt.Fprintln(os.Stderr, err)

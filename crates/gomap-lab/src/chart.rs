@@ -98,6 +98,15 @@ pub fn number(v: f64) -> String {
     }
 }
 
+/// A tick label; none for a fraction on an axis of counts.
+fn integer_tick(v: f64, integer: bool) -> String {
+    if integer && (v - v.round()).abs() > 1e-9 {
+        String::new()
+    } else {
+        number(v)
+    }
+}
+
 fn range(values: impl Iterator<Item = f64>, log: bool) -> (f64, f64) {
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
     for v in values.filter(|v| v.is_finite() && (!log || *v > 0.0)) {
@@ -176,11 +185,12 @@ fn render(draw: impl for<'a> FnOnce(&Area<'a>) -> Result<(), Failure<'a>>) -> St
 }
 
 /// A line chart, with vertical `marks` labelled at the top of the plot; a
-/// logarithmic x axis when `x_log`.
+/// logarithmic x axis when `x_log`, integer ticks only on y when
+/// `y_integer`.
 pub fn lines(
     title: &str,
     (x_desc, x_log): (&str, bool),
-    y_desc: &str,
+    (y_desc, y_integer): (&str, bool),
     lines: &[Line],
     marks: &[Mark],
 ) -> String {
@@ -215,7 +225,7 @@ pub fn lines(
                     .x_desc(x_desc)
                     .y_desc(y_desc)
                     .x_label_formatter(&|x| number(*x))
-                    .y_label_formatter(&|y| number(*y))
+                    .y_label_formatter(&|y| integer_tick(*y, y_integer))
                     .light_line_style(WHITE.mix(0.0))
                     .draw()?;
                 for (i, line) in lines.iter().enumerate() {
@@ -294,13 +304,7 @@ pub fn bars(title: &str, y: &YAxis, categories: &[String], series: &[Bars]) -> S
         }
     };
     let integer = y.integer;
-    let y_fmt = move |v: &f64| {
-        if integer && (v - v.round()).abs() > 1e-9 {
-            String::new()
-        } else {
-            number(*v)
-        }
-    };
+    let y_fmt = move |v: &f64| integer_tick(*v, integer);
     render(|root| {
         let (plot, side) = root.split_horizontally(SIZE.0 - LEGEND);
         let mut builder = ChartBuilder::on(&plot);

@@ -62,8 +62,9 @@ impl Attempts {
     /// Attempts needed before agreeing ones decide.
     pub const AGREEING: usize = 3;
 
-    /// Whether a run of attempts with these outcomes may stop: the first
-    /// [`AGREEING`](Self::AGREEING) all agree, or the budget is spent.
+    /// Whether a run of attempts with these outcomes may stop: there are at
+    /// least [`AGREEING`](Self::AGREEING) and all of them agree, or the
+    /// budget is spent.
     pub fn settled(outcomes: &[bool], budget: usize) -> bool {
         let agree = outcomes.iter().all(|&o| o == outcomes[0]);
         outcomes.len() >= budget || (outcomes.len() >= Self::AGREEING && agree)
@@ -150,29 +151,48 @@ impl Claim {
         }
     }
 
-    /// With the attempts that decided it; the verdict becomes theirs.
-    pub fn decided_by(mut self, attempts: Attempts) -> Claim {
-        self.verdict = attempts.verdict();
-        self.attempts = Some(attempts);
-        self
+    /// A timing-dependent claim, decided by the majority of its attempts;
+    /// `reason` is kept when they did not show it.
+    pub fn by_attempts(
+        id: &'static str,
+        statement: impl Into<String>,
+        attempts: Attempts,
+        evidence: String,
+        reason: impl Into<String>,
+    ) -> Claim {
+        let held = attempts.verdict() == Verdict::Reproduced;
+        Claim {
+            attempts: Some(attempts),
+            ..Claim::judged(id, statement, held, evidence, reason)
+        }
     }
 
-    /// "Verdict: reproduced — evidence (attempts)." for captions and text.
-    pub fn verdict_line(&self) -> String {
-        let mut s = format!("Verdict: {}", self.verdict.word());
-        let detail = [self.reason.as_str(), self.evidence.as_str()]
+    /// The reason (if any), the evidence and how the attempts went, as one
+    /// phrase.
+    pub fn detail(&self) -> String {
+        let mut detail = [self.reason.as_str(), self.evidence.as_str()]
             .into_iter()
             .filter(|s| !s.is_empty())
             .collect::<Vec<_>>()
             .join("; ");
-        if !detail.is_empty() {
-            let _ = write!(s, " — {detail}");
-        }
         if let Some(a) = &self.attempts {
-            let _ = write!(s, " ({})", a.describe());
+            let _ = write!(detail, " ({})", a.describe());
         }
-        s.push('.');
-        s
+        detail
+    }
+
+    /// "Verdict: reproduced — evidence (attempts)." for text.
+    pub fn verdict_line(&self) -> String {
+        let detail = self.detail();
+        if detail.is_empty() {
+            format!("Verdict: {}.", self.verdict.word())
+        } else {
+            format!(
+                "Verdict: {} — {}.",
+                self.verdict.word(),
+                detail.trim_start()
+            )
+        }
     }
 }
 
@@ -216,21 +236,13 @@ pub fn markdown(claims: &[Claim]) -> String {
         Summary::of(claims).line()
     );
     for c in claims {
-        let mut detail = [c.reason.as_str(), c.evidence.as_str()]
-            .into_iter()
-            .filter(|s| !s.is_empty())
-            .collect::<Vec<_>>()
-            .join("; ");
-        if let Some(a) = &c.attempts {
-            let _ = write!(detail, " ({})", a.describe());
-        }
         let _ = writeln!(
             out,
             "| `{}` | {} | **{}** | {} |",
             c.id,
             c.statement.replace('|', "\\|"),
             c.verdict.word(),
-            detail.replace('|', "\\|")
+            c.detail().trim_start().replace('|', "\\|")
         );
     }
     out

@@ -82,12 +82,14 @@ pub struct Grow {
     pub attempts: Vec<Maxima>,
     /// Which attempt `latencies` are from: the median one by `factor`.
     pub shown_attempt: usize,
-    pub latencies: Vec<Latency>,
+    /// gomap, std, hashbrown.
+    pub latencies: [Latency; 3],
     pub timeline: Vec<Moment>,
 }
 
 /// The quantiles the chart shows, and their names.
-pub const QUANTILES: [(f64, &str); 7] = [
+pub const QUANTILES: [(f64, &str); 8] = [
+    (0.0, "min"),
     (0.5, "p50"),
     (0.9, "p90"),
     (0.99, "p99"),
@@ -200,6 +202,7 @@ pub fn run(n: usize) -> Grow {
     let bar = progress(Attempts::AGREEING as u64, "grow: every insert timed");
     let mut timeline = Vec::new();
     let mut runs: Vec<[Latency; 3]> = Vec::new();
+    let mut attempts: Vec<Maxima> = Vec::new();
     let mut outcomes = Vec::new();
     while !Attempts::settled(&outcomes, BUDGET) {
         if runs.len() >= Attempts::AGREEING {
@@ -213,18 +216,11 @@ pub fn run(n: usize) -> Grow {
             hashbrown: latencies[2].max,
         };
         outcomes.push(maxima.bounded());
+        attempts.push(maxima);
         runs.push(latencies);
         bar.inc(1);
     }
     bar.finish_and_clear();
-    let attempts: Vec<Maxima> = runs
-        .iter()
-        .map(|l| Maxima {
-            gomap: l[0].max,
-            std: l[1].max,
-            hashbrown: l[2].max,
-        })
-        .collect();
     let mut order: Vec<usize> = (0..attempts.len()).collect();
     order.sort_by(|&a, &b| attempts[a].factor().total_cmp(&attempts[b].factor()));
     let shown_attempt = order[order.len() / 2];
@@ -232,7 +228,7 @@ pub fn run(n: usize) -> Grow {
         n,
         attempts,
         shown_attempt,
-        latencies: runs.swap_remove(shown_attempt).to_vec(),
+        latencies: runs.swap_remove(shown_attempt),
         timeline,
     }
 }
@@ -242,7 +238,7 @@ impl Grow {
         let shown = &self.attempts[self.shown_attempt];
         let ms = |ns: u64| ns as f64 / 1e6;
         let outcomes: Vec<bool> = self.attempts.iter().map(Maxima::bounded).collect();
-        vec![Claim::judged(
+        vec![Claim::by_attempts(
             "insert-latency-bounded",
             format!(
                 "No insert rehashes the whole map: growing an empty map to {} entries, \
@@ -250,7 +246,7 @@ impl Grow {
                  hashbrown's, which move every entry at once when they grow.",
                 self.n
             ),
-            true,
+            Attempts::of(&outcomes, BUDGET),
             format!(
                 "slowest insert in the median attempt: gomap {:.3} ms, std {:.3} ms, \
                  hashbrown {:.3} ms ({:.0}× faster than the better of them)",
@@ -262,22 +258,19 @@ impl Grow {
             format!(
                 "gomap's slowest insert was within {MAX_FACTOR}× of the others' in most attempts"
             ),
-        )
-        .decided_by(Attempts::of(&outcomes, BUDGET))]
+        )]
     }
 
-    /// The quantiles at which gomap's inserts were slower than std's, by
-    /// name (p50 … max), in the attempt shown.
-    pub fn gomap_slower_at(&self) -> Vec<&'static str> {
-        let of = |map: &str| self.latencies.iter().find(|l| l.map == map);
-        let (Some(go), Some(std)) = (of("gomap"), of("std HashMap")) else {
-            return Vec::new();
-        };
+    /// The quantiles at which gomap's inserts were slower than both std's
+    /// and hashbrown's in the attempt shown: name and ns of gomap, std and
+    /// hashbrown.
+    pub fn gomap_slower_at(&self) -> Vec<(&'static str, [u64; 3])> {
+        let [go, std, brown] = [0, 1, 2].map(|i| &self.latencies[i].tail);
         QUANTILES
             .iter()
-            .zip(go.tail.iter().zip(&std.tail))
-            .filter(|(_, (g, s))| g.ns > s.ns)
-            .map(|((_, name), _)| *name)
+            .enumerate()
+            .map(|(i, (_, name))| (*name, [go[i].ns, std[i].ns, brown[i].ns]))
+            .filter(|(_, [g, s, b])| g > s && g > b)
             .collect()
     }
 }

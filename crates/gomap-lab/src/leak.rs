@@ -41,10 +41,6 @@ impl Series {
     fn peak(&self) -> usize {
         self.points.iter().map(|p| p.bytes).max().unwrap_or(0)
     }
-    /// Whether it never fell from one minute to the next.
-    fn only_grew(&self) -> bool {
-        self.points.windows(2).all(|w| w[1].bytes >= w[0].bytes)
-    }
 }
 
 /// Case (c): what the readers saw of one way of emptying the map.
@@ -52,6 +48,8 @@ impl Series {
 pub struct Snapshots {
     /// How the writer emptied the map.
     pub pattern: String,
+    /// Times it filled and emptied the map.
+    pub rounds: usize,
     /// Snapshots the free-running readers took, and how many of them held
     /// a half-cleared map.
     pub snapshots: usize,
@@ -63,6 +61,9 @@ pub struct Snapshots {
     pub cued_half_cleared: usize,
     /// Cues the reader did not answer in time (the writer went on).
     pub cues_missed: usize,
+    /// A thread of the experiment panicked: what it said.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed: Option<String>,
 }
 
 /// Something the governance layer said, and when.
@@ -77,8 +78,9 @@ pub struct Flag {
 pub struct CaseResult {
     pub case: Case,
     pub title: String,
-    /// The claim, and what this case shows of it.
-    pub claim: &'static str,
+    /// Why the case matters, in a sentence or two (the claim it decides is
+    /// in the outcome's `claims`).
+    pub background: &'static str,
     /// Memory over time, leaky and fixed patterns.
     pub series: Vec<Series>,
     /// The registry flagging the leaky map.
@@ -251,17 +253,15 @@ fn http_context(n: usize) -> CaseResult {
     }
     bar.finish_and_clear();
     let last = |i: usize| series[i].last();
-    let grew = series[0].only_grew();
     let summary = format!(
-        "after {TICKS} simulated minutes of {per_tick} requests each: leaky {}{}, guarded {}",
+        "after {TICKS} simulated minutes of {per_tick} requests each: leaky {}, guarded {}",
         human_bytes(last(0)),
-        if grew { " and still growing" } else { "" },
         human_bytes(last(1))
     );
     CaseResult {
         case: Case::HttpContext,
         title: "(a) a per-request cache hung on a long-lived context, never cleaned".into(),
-        claim: "A request context's map keeps request objects alive across reused connections. \
+        background: "A request context's map keeps request objects alive across reused connections. \
                 Fixed by an RAII guard; the governed map is flagged suspected_leak and climbs the watermarks.",
         series,
         flags,
@@ -382,7 +382,7 @@ fn periodic_burst(n: usize) -> CaseResult {
     CaseResult {
         case: Case::PeriodicBurst,
         title: format!("(b) a periodic task's map after a burst: {n} entries, then {SETTLED}"),
-        claim: "Go's map never shrinks, so the bucket array stays at its peak. \
+        background: "Go's map never shrinks, so the bucket array stays at its peak. \
                 gomap Auto migrates to fewer buckets as it empties. The Never map is governed: crossing \
                 orange made it finish its running grow at once (orange's action), and it stays at orange.",
         series,
@@ -391,6 +391,42 @@ fn periodic_burst(n: usize) -> CaseResult {
         summary,
         reported_bytes: None,
         counted_bytes: None,
+    }
+}
+
+/// Sets its flag when dropped, also while a panic unwinds.
+struct SetOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for SetOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
+    }
+}
+
+/// Cues the reader to look during `during` (or right after it, if it is
+/// quick) and waits for its answer to this cue — answers to earlier cues
+/// that came too late are passed over — for at most `CUE_WAIT`. `None`: the
+/// cue was missed (the reader was still busy with an earlier one, or did
+/// not answer in time); the writer never waits longer.
+fn look(
+    cue: &mpsc::SyncSender<u64>,
+    answers: &mpsc::Receiver<(u64, bool)>,
+    generation: u64,
+    during: impl FnOnce(),
+) -> Option<bool> {
+    let sent = cue.try_send(generation).is_ok();
+    during();
+    if !sent {
+        return None;
+    }
+    let deadline = Instant::now() + CUE_WAIT;
+    loop {
+        let left = deadline.checked_duration_since(Instant::now())?;
+        match answers.recv_timeout(left) {
+            Ok((answered, half)) if answered == generation => return Some(half),
+            Ok(_) => continue,
+            Err(_) => return None,
+        }
     }
 }
 
@@ -432,79 +468,78 @@ fn rwlock_clear(n: usize) -> CaseResult {
         let (snapshots, half) = (AtomicUsize::new(0), AtomicUsize::new(0));
         let (mut cued, mut cued_half, mut missed) = (0, 0, 0);
         let start = Barrier::new(4);
-        let (cue, cues) = mpsc::sync_channel::<()>(0);
-        let (answer, answers) = mpsc::channel::<bool>();
-        std::thread::scope(|s| {
-            // The cued reader: one snapshot per cue, until the writer hangs up.
-            {
-                let (map, start) = (&map, &start);
-                s.spawn(move || {
-                    start.wait();
-                    while cues.recv().is_ok() {
-                        let _ = answer.send(half_cleared(&snapshot(map)));
-                    }
-                });
-            }
-            for _ in 0..2 {
-                s.spawn(|| {
-                    start.wait();
-                    loop {
-                        let finished = done.load(Ordering::Acquire);
-                        if half_cleared(&snapshot(&map)) {
-                            half.fetch_add(1, Ordering::Relaxed);
+        // One cue at a time waits in the channel; each answer names its cue.
+        let (cue, cues) = mpsc::sync_channel::<u64>(1);
+        let (answer, answers) = mpsc::channel::<(u64, bool)>();
+        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            std::thread::scope(|s| {
+                // The cued reader: one snapshot per cue, until the writer
+                // hangs up.
+                {
+                    let (map, start) = (&map, &start);
+                    s.spawn(move || {
+                        start.wait();
+                        while let Ok(generation) = cues.recv() {
+                            let _ = answer.send((generation, half_cleared(&snapshot(map))));
                         }
-                        snapshots.fetch_add(1, Ordering::Relaxed);
-                        if finished {
-                            break;
-                        }
-                    }
-                });
-            }
-            start.wait();
-            let mut record = |answer: Result<bool, mpsc::RecvTimeoutError>| match answer {
-                Ok(half) => {
-                    cued += 1;
-                    cued_half += usize::from(half);
+                    });
                 }
-                Err(_) => missed += 1,
-            };
-            for generation in 0..rounds as u64 {
-                for k in 0..keys {
-                    map.insert(k, generation);
-                }
-                if atomic {
-                    // Cue the reader and clear at once: its snapshot races
-                    // the clear.
-                    while answers.try_recv().is_ok() {}
-                    let asked = cue.send(()).is_ok();
-                    map.clear();
-                    if asked {
-                        record(answers.recv_timeout(CUE_WAIT));
-                    }
-                } else {
-                    // Which keys each shard holds, then each shard emptied
-                    // in turn; half way, between two shards, the reader looks.
-                    let by_shard: Vec<Vec<u64>> = map
-                        .read_all()
-                        .shards()
-                        .map(|shard| shard.keys().copied().collect())
-                        .collect();
-                    for (i, shard) in by_shard.iter().enumerate() {
-                        if i == SHARDS / 2 {
-                            while answers.try_recv().is_ok() {}
-                            if cue.send(()).is_ok() {
-                                record(answers.recv_timeout(CUE_WAIT));
+                for _ in 0..2 {
+                    s.spawn(|| {
+                        start.wait();
+                        loop {
+                            let finished = done.load(Ordering::Acquire);
+                            if half_cleared(&snapshot(&map)) {
+                                half.fetch_add(1, Ordering::Relaxed);
+                            }
+                            snapshots.fetch_add(1, Ordering::Relaxed);
+                            if finished {
+                                break;
                             }
                         }
-                        for k in shard {
-                            map.remove(k);
+                    });
+                }
+                // The writer. However it ends, the readers stop: `done` is
+                // set and the cue channel closed when these two drop.
+                let cue = cue;
+                let _done = SetOnDrop(&done);
+                start.wait();
+                let mut record = |seen: Option<bool>| match seen {
+                    Some(half) => {
+                        cued += 1;
+                        cued_half += usize::from(half);
+                    }
+                    None => missed += 1,
+                };
+                for generation in 0..rounds as u64 {
+                    for k in 0..keys {
+                        map.insert(k, generation);
+                    }
+                    if atomic {
+                        // Cue the reader and clear at once: its snapshot
+                        // races the clear.
+                        record(look(&cue, &answers, generation, || map.clear()));
+                    } else {
+                        // Which keys each shard holds, then each shard
+                        // emptied in turn; half way, between two shards,
+                        // the reader looks.
+                        let by_shard: Vec<Vec<u64>> = map
+                            .read_all()
+                            .shards()
+                            .map(|shard| shard.keys().copied().collect())
+                            .collect();
+                        for (i, shard) in by_shard.iter().enumerate() {
+                            if i == SHARDS / 2 {
+                                record(look(&cue, &answers, generation, || ()));
+                            }
+                            for k in shard {
+                                map.remove(k);
+                            }
                         }
                     }
                 }
-            }
-            drop(cue);
-            done.store(true, Ordering::Release);
-        });
+            })
+        }));
         let pattern = if atomic {
             "ShardedMap::clear (every shard lock at once)"
         } else {
@@ -512,11 +547,13 @@ fn rwlock_clear(n: usize) -> CaseResult {
         };
         observations.push(Snapshots {
             pattern: pattern.to_string(),
+            rounds,
             snapshots: snapshots.into_inner(),
             half_cleared: half.into_inner(),
             cued,
             cued_half_cleared: cued_half,
             cues_missed: missed,
+            failed: ran.err().map(|e| crate::measure::panic_message(&*e)),
         });
         bar.inc(1);
     }
@@ -538,7 +575,8 @@ fn rwlock_clear(n: usize) -> CaseResult {
     CaseResult {
         case: Case::RwlockClear,
         title: "(c) a sharded map emptied shard by shard while readers take snapshots".into(),
-        claim: "In Go, a goroutine ranging over a map while another deletes from it can crash \
+        background:
+            "In Go, a goroutine ranging over a map while another deletes from it can crash \
                 the process; in Rust the locks rule that out, and what remains is readers seeing \
                 a map half cleared, which one clear under every shard's lock removes.",
         series: Vec::new(),
@@ -768,7 +806,7 @@ fn string_cache(n: usize) -> CaseResult {
     CaseResult {
         case: Case::StringCache,
         title: "(d) a String → Vec<u8> request cache that leaks, governed on total bytes".into(),
-        claim: "A map of String keys and Vec<u8> values keeps 48 bytes a slot in its table; the \
+        background: "A map of String keys and Vec<u8> values keeps 48 bytes a slot in its table; the \
                 bytes are in what the keys and values own. Told how to measure them \
                 (track_owned_bytes(String::capacity, Vec::capacity)), gomap keeps that figure exact \
                 on every write, so watermarks on total bytes catch the leaky cache as its contents \
@@ -814,8 +852,8 @@ impl CaseResult {
                 let red = first_flag(&self.flags, "(leaky)", "→ red");
                 let guarded_moved = first_flag(&self.flags, "(RAII guard)", "level");
                 // Its bytes dip when a grow frees the old array, so it is
-                // judged by thirds: still growing by half in each of the
-                // later ones, and far above the guarded map.
+                // judged over spans: growing by half from minute 7 to 15
+                // and again to the end, and far above the guarded map.
                 let at = |minute: u64| leaky.points.get(minute as usize).map_or(0, |p| p.bytes);
                 let (early, mid) = (at(TICKS / 4), at(TICKS / 2));
                 let grew = 2 * mid >= 3 * early
@@ -851,12 +889,19 @@ impl CaseResult {
                 let gave_back = |s: &Series| 20 * s.last() <= s.peak();
                 let [std, never, auto] = [&self.series[0], &self.series[1], &self.series[2]];
                 let orange = first_flag(&self.flags, "governed)", "→ orange");
+                // Held: its last level change took it to orange or red.
+                let held = self
+                    .flags
+                    .iter()
+                    .rev()
+                    .find(|f| f.map.ends_with("governed)") && f.what.starts_with("level"))
+                    .is_some_and(|f| f.what.contains("→ orange") || f.what.contains("→ red"));
                 Claim::judged(
                     "case-periodic-burst",
                     "After a burst, std's HashMap and gomap with ShrinkPolicy::Never (Go's \
                      policy) keep the burst's memory while the map settles small; gomap with \
                      ShrinkPolicy::Auto gives it back; governed, the Never map is held at orange.",
-                    kept(std) && kept(never) && gave_back(auto) && orange.is_some(),
+                    kept(std) && kept(never) && gave_back(auto) && held,
                     format!(
                         "{}; the Never map went orange at {}",
                         self.summary,
@@ -867,26 +912,36 @@ impl CaseResult {
                     } else if !gave_back(auto) {
                         "gomap Auto kept more than 5 % of its peak"
                     } else {
-                        "the governed Never map never went orange"
+                        "the governed Never map did not stay at orange"
                     },
                 )
             }
             Case::RwlockClear => {
+                let statement = "Readers taking snapshots of a sharded map emptied shard by shard \
+                     see it half cleared whenever they look between two shards; with \
+                     ShardedMap::clear, which holds every shard's lock at once, no snapshot is \
+                     ever half cleared.";
+                if let Some(failed) = self.observations.iter().find_map(|o| o.failed.as_ref()) {
+                    return Claim::not_measured(
+                        "case-half-clear",
+                        statement,
+                        format!("a thread of the experiment panicked: {failed}"),
+                    );
+                }
                 let [piecemeal, clear] = [&self.observations[0], &self.observations[1]];
-                let caught = piecemeal.cued > 0 && piecemeal.cued_half_cleared == piecemeal.cued;
+                let caught = piecemeal.cued == piecemeal.rounds
+                    && piecemeal.cued_half_cleared == piecemeal.cued;
                 let never = clear.cued_half_cleared == 0 && clear.half_cleared == 0;
                 Claim::judged(
                     "case-half-clear",
-                    "Readers taking snapshots of a sharded map emptied shard by shard see it half \
-                     cleared whenever they look between two shards; with ShardedMap::clear, which \
-                     holds every shard's lock at once, no snapshot is ever half cleared.",
+                    statement,
                     caught && never,
                     self.summary.clone(),
                     if !caught {
                         format!(
-                            "the reader cued between shards saw a half-cleared map {} times in {} \
-                             ({} cues missed)",
-                            piecemeal.cued_half_cleared, piecemeal.cued, piecemeal.cues_missed
+                            "of {} rounds, the reader cued between shards saw a half-cleared map \
+                             {} times ({} cues missed)",
+                            piecemeal.rounds, piecemeal.cued_half_cleared, piecemeal.cues_missed
                         )
                     } else {
                         "a snapshot of the map emptied by ShardedMap::clear was half cleared".into()
@@ -957,7 +1012,7 @@ impl Outcome for Leak {
     fn markdown(&self) -> String {
         let mut out = String::from("### Production cases\n\n");
         for c in &self.cases {
-            out += &format!("**{}** — {}\n\n{}\n\n", c.title, c.claim, c.summary);
+            out += &format!("**{}** — {}\n\n{}\n\n", c.title, c.background, c.summary);
             if !c.flags.is_empty() {
                 out += "| minute | map | what the registry said |\n|---:|---|---|\n";
                 for f in &c.flags {

@@ -242,7 +242,11 @@ fn the_half_clear_is_caught_on_every_cue_and_a_whole_clear_never() {
     let json = lab_json(&["leak", "--case", "rwlock-clear", "--format", "json"]);
     let seen = &json["cases"][0]["observations"];
     let (piecemeal, whole) = (&seen[0], &seen[1]);
-    assert!(piecemeal["cued"].as_u64().unwrap() > 0, "{piecemeal}");
+    assert_eq!(
+        piecemeal["cued"], piecemeal["rounds"],
+        "every cue answered: {piecemeal}"
+    );
+    assert_eq!(piecemeal["cues_missed"], 0, "{piecemeal}");
     assert_eq!(
         piecemeal["cued_half_cleared"], piecemeal["cued"],
         "every look between two shards sees a half-cleared map: {piecemeal}"

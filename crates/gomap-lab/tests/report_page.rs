@@ -77,6 +77,12 @@ fn report_writes_a_page_whose_charts_render() {
         "{summary}"
     );
     for c in claims {
+        if c["verdict"] != "reproduced" {
+            assert!(
+                !c["reason"].as_str().unwrap_or_default().is_empty(),
+                "a claim not reproduced says why: {c}"
+            );
+        }
         let id = c["id"].as_str().unwrap();
         assert!(
             page.contains(id) && md.contains(id),

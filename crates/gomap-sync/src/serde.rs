@@ -19,7 +19,10 @@ use crate::ShardedMap;
 const PRESIZE_BYTES: usize = 1 << 20;
 
 impl<K: Serialize, V: Serialize, S> Serialize for ShardedMap<K, V, S> {
-    /// Holds every shard's read lock while it writes: writers wait.
+    /// Holds every shard's read lock while it writes: writers wait (so a
+    /// slow writer of the output stalls them — serialise into memory first
+    /// if that matters), and a key's or value's `Serialize` must not write
+    /// to this map (it would wait on itself).
     fn serialize<Ser: Serializer>(&self, serializer: Ser) -> Result<Ser::Ok, Ser::Error> {
         let view = self.read_all();
         serializer.collect_map(view.iter())
