@@ -323,29 +323,93 @@ impl Bucket {
     }
 }
 
-/// The three blocks of a bucket array, in `BucketArray::parts` order.
-const TOPHASH: usize = 0;
-const LINKS: usize = 1;
-const BODIES: usize = 2;
+/// The three blocks of a bucket array. This type is the one place that
+/// knows what a bucket takes in each — its bytes, its alignment, whether it
+/// comes zeroed — and allocation, release, `clear` and `mem_stats` all ask
+/// it, so they cannot disagree (when each wrote its own sizes, `clear`
+/// zeroed 8 bytes of links a bucket, twice the block on a 32-bit target).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Part {
+    /// One tophash word a bucket.
+    Tophash,
+    /// One overflow link a bucket.
+    Links,
+    /// One body (keys and values) a bucket.
+    Bodies,
+}
 
-/// One block of a bucket array: room for `held` buckets' worth of it.
+impl Part {
+    const ALL: [Part; 3] = [Part::Tophash, Part::Links, Part::Bodies];
+
+    /// Bytes one bucket takes in this part.
+    const fn bucket_bytes<K, V>(self) -> usize {
+        match self {
+            Part::Tophash => size_of::<Group>(),
+            Part::Links => size_of::<*mut OverflowHeader>(),
+            Part::Bodies => Shape::<K, V>::BODY_SIZE,
+        }
+    }
+
+    const fn align<K, V>(self) -> usize {
+        match self {
+            Part::Tophash => align_of::<Group>(),
+            Part::Links => align_of::<*mut OverflowHeader>(),
+            Part::Bodies => Shape::<K, V>::BODY_ALIGN,
+        }
+    }
+
+    /// Whether the block is allocated zeroed (and zeroed again by `clear`):
+    /// an all-zero tophash word is all `EMPTY_REST`, an all-zero link is
+    /// null. Bodies are left uninitialised.
+    const fn zeroed(self) -> bool {
+        !matches!(self, Part::Bodies)
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The layout of `buckets` buckets' worth of this part; `None` when
+    /// that is zero bytes (zero-sized bodies).
+    fn layout<K, V>(self, buckets: usize) -> Result<Option<Layout>, TryReserveError> {
+        let size = buckets
+            .checked_mul(self.bucket_bytes::<K, V>())
+            .ok_or(TryReserveError::CapacityOverflow)?;
+        if size == 0 {
+            return Ok(None);
+        }
+        Layout::from_size_align(size, self.align::<K, V>())
+            .map(Some)
+            .map_err(|_| TryReserveError::CapacityOverflow)
+    }
+}
+
+/// Bytes one primary bucket takes, all three parts together.
+const fn primary_bucket_bytes<K, V>() -> usize {
+    Part::Tophash.bucket_bytes::<K, V>()
+        + Part::Links.bucket_bytes::<K, V>()
+        + Part::Bodies.bucket_bytes::<K, V>()
+}
+
+/// One block of a bucket array: room for `held` buckets' worth of a part.
 #[derive(Clone, Copy)]
-struct Part {
+struct Block {
     ptr: NonNull<u8>,
     held: usize,
 }
 
 /// An array of `2^log2` primary buckets in three blocks: the tophash words
-/// (8 bytes a bucket, zeroed), the overflow links (8 bytes a bucket,
+/// (8 bytes a bucket, zeroed), the overflow links (a pointer a bucket,
 /// zeroed) and the bodies. A lookup miss reads one word of the dense
 /// tophash block; a link is read only when a bucket has no `EMPTY_REST`.
 /// An old array gives all three back from the tail as its migration moves
 /// down, so none of them is ever freed in one big call.
 struct BucketArray {
-    /// `TOPHASH`, `LINKS`, `BODIES`. Each holds `2^log2` buckets, except in
-    /// an old array whose evacuated tail has been released: every bucket at
-    /// or past a part's `held` is evacuated. Zero-sized bodies hold nothing.
-    parts: [Part; 3],
+    /// One block per `Part`, in `Part::ALL` order. Each holds `2^log2`
+    /// buckets, except in an old array whose evacuated tail has been
+    /// released: every bucket at or past a block's `held` is evacuated.
+    /// Zero-sized bodies hold nothing.
+    blocks: [Block; 3],
     /// `2^log2 - 1`, kept to save the shift on every lookup.
     mask: usize,
     /// `capacity_of(log2)`, kept for the check on every write; 0 when
@@ -359,17 +423,17 @@ impl BucketArray {
     const fn unallocated() -> Self {
         let words = NonNull::from_ref(&UNALLOCATED.0).cast::<u64>();
         BucketArray {
-            parts: [
-                Part {
+            blocks: [
+                Block {
                     ptr: words.cast(),
                     held: 0,
                 },
-                Part {
+                Block {
                     // SAFETY: the static has two words.
                     ptr: unsafe { words.add(1) }.cast(),
                     held: 0,
                 },
-                Part {
+                Block {
                     ptr: NonNull::dangling(),
                     held: 0,
                 },
@@ -379,6 +443,11 @@ impl BucketArray {
             log2: 0,
             allocated: false,
         }
+    }
+
+    #[inline(always)]
+    fn block(&self, part: Part) -> Block {
+        self.blocks[part.index()]
     }
 
     #[inline(always)]
@@ -397,16 +466,20 @@ impl BucketArray {
     #[inline(always)]
     fn head<K, V>(&self, index: usize) -> Bucket {
         let index = index & self.mask();
-        let at = |part: usize, size: usize| {
-            let ptr = self.parts[part].ptr.as_ptr().wrapping_add(index * size);
+        let at = |part: Part| {
+            let ptr = self
+                .block(part)
+                .ptr
+                .as_ptr()
+                .wrapping_add(index * part.bucket_bytes::<K, V>());
             // SAFETY: a non-null block address plus an offset within (or,
             // for a released tail, just past) the block never wraps to null.
             unsafe { NonNull::new_unchecked(ptr) }
         };
         Bucket {
-            tophash: at(TOPHASH, size_of::<u64>()).cast(),
-            next: at(LINKS, size_of::<*mut OverflowHeader>()).cast(),
-            body: at(BODIES, Shape::<K, V>::BODY_SIZE),
+            tophash: at(Part::Tophash).cast(),
+            next: at(Part::Links).cast(),
+            body: at(Part::Bodies),
         }
     }
 
@@ -415,7 +488,7 @@ impl BucketArray {
     fn is_evacuated(&self, index: usize) -> bool {
         let index = index & self.mask();
         // SAFETY: below `held`, the tophash word is allocated.
-        index >= self.parts[TOPHASH].held
+        index >= self.block(Part::Tophash).held
             || unsafe { self.head::<(), ()>(index).tophash().get(0) == EVACUATED }
     }
 
@@ -423,8 +496,9 @@ impl BucketArray {
         if !self.allocated {
             return 0;
         }
-        (0..3)
-            .map(|part| self.parts[part].held * part_size::<K, V>(part))
+        Part::ALL
+            .iter()
+            .map(|&part| self.block(part).held * part.bucket_bytes::<K, V>())
             .sum()
     }
 
@@ -432,34 +506,6 @@ impl BucketArray {
     fn shallow(&self) -> BucketArray {
         BucketArray { ..*self }
     }
-}
-
-/// Bytes a bucket takes in each part.
-const fn part_size<K, V>(part: usize) -> usize {
-    match part {
-        TOPHASH => size_of::<u64>(),
-        LINKS => size_of::<*mut OverflowHeader>(),
-        _ => Shape::<K, V>::BODY_SIZE,
-    }
-}
-
-/// The layout of `buckets` buckets' worth of `part`; `None` when that is
-/// zero bytes (zero-sized bodies).
-fn part_layout<K, V>(part: usize, buckets: usize) -> Result<Option<Layout>, TryReserveError> {
-    let size = buckets
-        .checked_mul(part_size::<K, V>(part))
-        .ok_or(TryReserveError::CapacityOverflow)?;
-    let align = if part == BODIES {
-        Shape::<K, V>::BODY_ALIGN
-    } else {
-        align_of::<u64>()
-    };
-    if size == 0 {
-        return Ok(None);
-    }
-    Layout::from_size_align(size, align)
-        .map(Some)
-        .map_err(|_| TryReserveError::CapacityOverflow)
 }
 
 /// A migration in progress from `old` to the table's current array.
@@ -675,7 +721,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
             },
             old_buckets: 0,
             overflow_buckets: self.overflow,
-            bucket_size: 2 * size_of::<u64>() + Shape::<K, V>::BODY_SIZE,
+            bucket_size: primary_bucket_bytes::<K, V>(),
             allocated_bytes: self.current.bytes::<K, V>() + self.overflow * overflow_bytes,
             payload_bytes: self.len * (size_of::<K>() + size_of::<V>()),
             owned_bytes: self.owned_bytes().unwrap_or(0),
@@ -870,9 +916,9 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
             .filter(|&b| b < usize::MAX / 2)
             .ok_or(TryReserveError::CapacityOverflow)?;
         let mut array = BucketArray::unallocated();
-        array.parts[BODIES].ptr = Self::dangling_body();
-        for part in [TOPHASH, LINKS, BODIES] {
-            let layout = match part_layout::<K, V>(part, held) {
+        array.blocks[Part::Bodies.index()].ptr = Self::dangling_body();
+        for part in Part::ALL {
+            let layout = match part.layout::<K, V>(held) {
                 Ok(Some(layout)) => layout,
                 Ok(None) => continue,
                 Err(e) => {
@@ -881,14 +927,14 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
                 }
             };
             self.count_allocator_call();
-            let block = if part == BODIES {
-                self.alloc.allocate(layout)
-            } else {
+            let block = if part.zeroed() {
                 self.alloc.allocate_zeroed(layout)
+            } else {
+                self.alloc.allocate(layout)
             };
             match block {
                 Ok(block) => {
-                    array.parts[part] = Part {
+                    array.blocks[part.index()] = Block {
                         ptr: block.cast(),
                         held,
                     }
@@ -915,12 +961,12 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
 
     /// Free the parts of `array` that hold anything (not its overflow buckets).
     fn free_parts(&self, array: &BucketArray) {
-        for part in [TOPHASH, LINKS, BODIES] {
-            let Part { ptr, held } = array.parts[part];
+        for part in Part::ALL {
+            let Block { ptr, held } = array.block(part);
             if held == 0 {
                 continue;
             }
-            if let Ok(Some(layout)) = part_layout::<K, V>(part, held) {
+            if let Ok(Some(layout)) = part.layout::<K, V>(held) {
                 self.count_allocator_call();
                 // SAFETY: allocated by `allocate_array` with this layout, or
                 // shrunk to it by `release_evacuated_tail`.
@@ -1458,18 +1504,17 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
     /// shrinks on its own; one the allocator will not shrink stays as it is.
     fn release_evacuated_tail(&mut self) {
         let m = self.migration.as_mut().expect("migrating");
-        let per_bucket = 2 * size_of::<u64>() + Shape::<K, V>::BODY_SIZE;
-        let held = m.old.parts[TOPHASH].held;
+        let per_bucket = primary_bucket_bytes::<K, V>();
+        let held = m.old.block(Part::Tophash).held;
         if m.cursor == 0 || held <= m.cursor || (held - m.cursor) * per_bucket < RELEASE_CHUNK_BYTES
         {
             return;
         }
-        for part in [TOPHASH, LINKS, BODIES] {
-            let Part { ptr, held } = m.old.parts[part];
-            let (Ok(Some(old_layout)), Ok(Some(new_layout))) = (
-                part_layout::<K, V>(part, held),
-                part_layout::<K, V>(part, m.cursor),
-            ) else {
+        for part in Part::ALL {
+            let Block { ptr, held } = m.old.block(part);
+            let (Ok(Some(old_layout)), Ok(Some(new_layout))) =
+                (part.layout::<K, V>(held), part.layout::<K, V>(m.cursor))
+            else {
                 continue;
             };
             self.allocator_calls.set(self.allocator_calls.get() + 1);
@@ -1477,7 +1522,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
             // the same alignment; the buckets past the cursor are evacuated,
             // and nothing reads them but `is_evacuated`, which checks `held`.
             if let Ok(block) = unsafe { self.alloc.shrink(ptr, old_layout, new_layout) } {
-                m.old.parts[part] = Part {
+                m.old.blocks[part.index()] = Block {
                     ptr: block.cast(),
                     held: m.cursor,
                 };
@@ -1601,20 +1646,12 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
         self.drop_entries();
         self.free_overflow_and_old();
         if self.current.allocated {
-            let buckets = self.current.buckets();
-            // SAFETY: the current array holds 2^log2 tophash words and
-            // links; all-zero is `EMPTY_REST` with no overflow.
-            unsafe {
-                ptr::write_bytes(
-                    self.current.parts[TOPHASH].ptr.as_ptr(),
-                    0,
-                    buckets * size_of::<u64>(),
-                );
-                ptr::write_bytes(
-                    self.current.parts[LINKS].ptr.as_ptr(),
-                    0,
-                    buckets * size_of::<u64>(),
-                );
+            for part in Part::ALL.into_iter().filter(|part| part.zeroed()) {
+                let Block { ptr, held } = self.current.block(part);
+                // SAFETY: the current array's blocks hold `held` (= 2^log2)
+                // buckets' worth of their part, exactly this many bytes;
+                // all-zero is `EMPTY_REST` with no overflow.
+                unsafe { ptr::write_bytes(ptr.as_ptr(), 0, held * part.bucket_bytes::<K, V>()) };
             }
         }
     }
@@ -1691,7 +1728,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
         let array = self.array(in_old);
         let mut index = 0;
         // Chains hang only off buckets not evacuated, all below every `held`.
-        while *self.overflow_count(in_old) > 0 && index < array.parts[LINKS].held {
+        while *self.overflow_count(in_old) > 0 && index < array.block(Part::Links).held {
             let head = array.head::<K, V>(index);
             // SAFETY: links of an allocated array are live (a nonzero count
             // implies allocated); each overflow bucket is read before it is
@@ -1872,7 +1909,7 @@ impl<K: Clone, V: Clone, A: Allocator + Clone> Clone for RawTable<K, V, A> {
             .unwrap_or_else(|e| e.handle());
         if let Some(m) = &self.migration {
             let old = copy
-                .allocate_array(m.old.log2, m.old.parts[TOPHASH].held)
+                .allocate_array(m.old.log2, m.old.block(Part::Tophash).held)
                 .unwrap_or_else(|e| e.handle());
             copy.migration = Some(MigrationState {
                 kind: m.kind,
@@ -2190,7 +2227,14 @@ mod tests {
         assert_eq!(Shape::<u8, u64>::VALUES_AT, 8);
         assert_eq!(Shape::<u8, u64>::BODY_SIZE, 72);
         assert_eq!(Shape::<(), ()>::BODY_SIZE, 0);
-        assert_eq!(size_of::<OverflowHeader>(), 16);
+        // Tophash word, then the link, padded to the word's alignment.
+        assert_eq!(
+            size_of::<OverflowHeader>(),
+            round_up(
+                size_of::<Group>() + size_of::<*mut u8>(),
+                align_of::<Group>()
+            )
+        );
     }
 
     #[test]
