@@ -68,10 +68,13 @@
 //! raw table module (`src/raw/mod.rs`).
 
 #![warn(missing_docs)]
+#![deny(unsafe_code)]
 
 #[cfg(feature = "get-size2")]
 mod get_size;
 mod map;
+// The one place with `unsafe` (see its module essay).
+#[allow(unsafe_code)]
 mod raw;
 mod set;
 

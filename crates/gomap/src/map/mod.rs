@@ -6,7 +6,7 @@ mod iter;
 pub use entry::{Entry, OccupiedEntry, VacantEntry};
 pub use iter::{Drain, IntoIter, IntoKeys, IntoValues, Iter, IterMut, Keys, Values, ValuesMut};
 
-use crate::raw::{Measure, RawEntry, RawTable};
+use crate::raw::{Floor, Measure, RawEntry, RawTable};
 use crate::{DefaultHashBuilder, MemStats, MigrationKind, ShrinkPolicy, TryReserveError};
 use allocator_api2::alloc::{Allocator, Global};
 use core::borrow::Borrow;
@@ -265,7 +265,7 @@ impl<K, V, S, A: Allocator> HashMap<K, V, S, A> {
     /// assert_eq!(map.migrations_started(MigrationKind::Shrink), 1);
     /// ```
     pub fn migrations_started(&self, kind: MigrationKind) -> u64 {
-        self.table.migrations_started()[kind as usize]
+        self.table.migrations_started(kind)
     }
 
     /// How many times this map has called its allocator (to allocate, free,
@@ -415,8 +415,11 @@ impl<K: Eq + Hash, V, S: BuildHasher, A: Allocator> HashMap<K, V, S, A> {
     /// assert!(map.try_reserve(10).is_ok());
     /// ```
     pub fn try_reserve(&mut self, additional: usize) -> Result<(), TryReserveError> {
-        self.table
-            .try_reserve(additional, true, Self::hasher_fn(&self.hash_builder))
+        self.table.try_reserve(
+            additional,
+            Floor::Raise,
+            Self::hasher_fn(&self.hash_builder),
+        )
     }
 
     /// Finish any migration and move to the smallest bucket array that
@@ -615,7 +618,7 @@ impl<K: Eq + Hash, V, S: BuildHasher, A: Allocator> Extend<(K, V)> for HashMap<K
         };
         // Room for the batch, but no floor: a collected map may still shrink.
         let hasher = Self::hasher_fn(&self.hash_builder);
-        if let Err(e) = self.table.try_reserve(reserve, false, hasher) {
+        if let Err(e) = self.table.try_reserve(reserve, Floor::Keep, hasher) {
             e.handle();
         }
         for (k, v) in iter {
