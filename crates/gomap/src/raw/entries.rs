@@ -149,12 +149,12 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
             let (bucket, slot) =
                 search_chain::<K, V, false>(head, Tophash::of(hash), &mut eq).ok()?;
             self.count_gone(bucket, slot);
-            Some(self.remove_at(head, bucket, slot))
+            Some(self.remove_at(head, bucket, slot, Some(&hasher)))
         }
     }
 
-    /// A write's migration half: two steps of the cursor, then the key's
-    /// old bucket if that is not evacuated yet. Returns where the key sits
+    /// A write's migration half: its share of the migration work, then the
+    /// key's old bucket if that is not evacuated yet. Returns where the key sits
     /// in the old array (chain head, bucket, slot), if it does.
     #[inline(never)]
     pub(super) fn entry_while_migrating(
@@ -163,10 +163,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
         eq: &mut impl FnMut(&K) -> bool,
         hasher: &impl Fn(&K) -> u64,
     ) -> Option<(Bucket, Bucket, usize)> {
-        self.evacuate_next(hasher);
-        if self.migration.is_some() {
-            self.evacuate_next(hasher);
-        }
+        self.migrate_for_write(hasher);
         let head = self.live_old_bucket(hash)?;
         // SAFETY: a bucket not evacuated and its chain are live.
         let (bucket, slot) =
@@ -209,7 +206,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
         );
         // SAFETY: forwarded from the caller.
         unsafe {
-            let entry = self.take(head, bucket, slot);
+            let entry = self.take(ArrayId::Old, head, bucket, slot);
             if self.unlink_if_empty(head, bucket) {
                 *self.overflow_count(ArrayId::Old) -= 1;
             }
@@ -240,7 +237,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
         {
             // This write's share of the new migration; the key is absent
             // from the old array, so it goes straight to the new one.
-            self.evacuate_next(hasher);
+            self.migrate_for_write(hasher);
             free = None;
         }
         let (bucket, slot) = match free {
@@ -281,12 +278,20 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
         }
     }
 
-    /// Take the entry at `slot` out of its chain, keeping `EMPTY_REST` true.
+    /// Take the entry at `slot` out of its chain in array `which`, keeping
+    /// `EMPTY_REST` true.
     ///
     /// # Safety
-    /// `bucket` is in the live chain starting at `head`; `slot` is full.
+    /// `bucket` is in the live chain starting at `head`, in array `which`;
+    /// `slot` is full.
     #[inline]
-    pub(super) unsafe fn take(&mut self, head: Bucket, bucket: Bucket, slot: usize) -> (K, V) {
+    pub(super) unsafe fn take(
+        &mut self,
+        which: ArrayId,
+        head: Bucket,
+        bucket: Bucket,
+        slot: usize,
+    ) -> (K, V) {
         // SAFETY: a full slot of a live bucket (caller); it is marked empty
         // right after the read, so the entry is owned once.
         unsafe {
@@ -296,6 +301,9 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
             );
             mark_erased::<K, V>(head, bucket, slot);
             self.len -= 1;
+            if let Some(old_len) = self.old_len_of(which) {
+                *old_len -= 1;
+            }
             self.shrink_armed = true;
             entry
         }
@@ -308,15 +316,23 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
     /// bookkeeping is needed.
     ///
     /// # Safety
-    /// `slot` is full, in a live bucket of this table.
+    /// `slot` is full, in a live bucket of this table's array `which`.
     #[inline]
-    pub(super) unsafe fn take_out(&mut self, bucket: Bucket, slot: usize) -> (K, V) {
+    pub(super) unsafe fn take_out(
+        &mut self,
+        which: ArrayId,
+        bucket: Bucket,
+        slot: usize,
+    ) -> (K, V) {
         // SAFETY: a full slot of a live bucket (caller), marked empty
         // before it is read out, so the entry is owned once; `len` stays
         // equal to the full slots.
         unsafe {
             bucket.set_slot(slot, Tophash::EMPTY_ONE);
             self.len -= 1;
+            if let Some(old_len) = self.old_len_of(which) {
+                *old_len -= 1;
+            }
             (
                 bucket.key::<K, V>(slot).read(),
                 bucket.value::<K, V>(slot).read(),
@@ -325,20 +341,34 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
     }
 
     /// Remove the entry at `slot` (see `take`), then give back its overflow
-    /// bucket if that is now empty, and start a shrink if one is due.
+    /// bucket if that is now empty, and start a shrink if one is due —
+    /// with this write's share of it when there is a `hasher` to move
+    /// entries with (a remove through the Entry API has none: its shrink
+    /// waits for the next write or `step_migration`).
     ///
     /// # Safety
     /// As for `take`, and the chain is in the current array.
     #[inline]
-    pub(super) unsafe fn remove_at(&mut self, head: Bucket, bucket: Bucket, slot: usize) -> (K, V) {
+    pub(super) unsafe fn remove_at<H: Fn(&K) -> u64>(
+        &mut self,
+        head: Bucket,
+        bucket: Bucket,
+        slot: usize,
+        hasher: Option<&H>,
+    ) -> (K, V) {
         // SAFETY: forwarded from the caller.
-        let entry = unsafe { self.take(head, bucket, slot) };
+        let entry = unsafe { self.take(ArrayId::Current, head, bucket, slot) };
         // SAFETY: the chain is live and in the current array.
         if unsafe { self.unlink_if_empty(head, bucket) } {
             self.overflow -= 1;
         }
-        if self.migration.is_none() && self.migration_may_be_due(self.len) {
-            self.start_migration_if_due(self.len);
+        if self.migration.is_none()
+            && self.migration_may_be_due(self.len)
+            && self.start_migration_if_due(self.len)
+        {
+            if let Some(hasher) = hasher {
+                self.migrate_for_write(hasher);
+            }
         }
         entry
     }

@@ -100,7 +100,10 @@ impl<'a, K, V, A: Allocator> RawOccupied<'a, K, V, A> {
                 ArrayId::Old => self
                     .table
                     .remove_from_old(self.head, self.bucket, self.slot),
-                ArrayId::Current => self.table.remove_at(self.head, self.bucket, self.slot),
+                ArrayId::Current => {
+                    self.table
+                        .remove_at(self.head, self.bucket, self.slot, None::<&fn(&K) -> u64>)
+                }
             }
         }
     }

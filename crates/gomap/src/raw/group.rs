@@ -153,6 +153,12 @@ impl Group {
 pub(crate) struct BitMask(pub(crate) u64);
 
 impl BitMask {
+    /// How many slots are set.
+    #[inline(always)]
+    pub(crate) const fn count_slots(self) -> usize {
+        self.0.count_ones() as usize
+    }
+
     #[inline(always)]
     pub(crate) const fn any(self) -> bool {
         self.0 != 0

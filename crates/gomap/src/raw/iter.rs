@@ -8,7 +8,7 @@
 
 use super::bucket::{Bucket, BucketArray};
 use super::group::BitMask;
-use super::RawTable;
+use super::{ArrayId, RawTable};
 use allocator_api2::alloc::Allocator;
 use core::cell::Cell;
 use core::hash::BuildHasher;
@@ -169,6 +169,15 @@ impl<K, V> RawSlots<K, V> {
     fn len(&self) -> usize {
         self.remaining
     }
+
+    /// The array of the slot `next_slot` handed out last.
+    pub(super) fn array(&self) -> ArrayId {
+        if self.walk == 0 {
+            ArrayId::Old
+        } else {
+            ArrayId::Current
+        }
+    }
 }
 
 impl<K, V> Clone for RawSlots<K, V> {
@@ -293,7 +302,7 @@ impl<K, V, A: Allocator> Iterator for RawDrain<'_, K, V, A> {
     fn next(&mut self) -> Option<(K, V)> {
         let (bucket, slot) = self.slots.next_slot()?;
         // SAFETY: a full slot of the table, not handed out before.
-        unsafe { Some(self.table.take_out(bucket, slot)) }
+        unsafe { Some(self.table.take_out(self.slots.array(), bucket, slot)) }
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -337,7 +346,7 @@ impl<K, V, A: Allocator> Iterator for RawIntoIter<K, V, A> {
     fn next(&mut self) -> Option<(K, V)> {
         let (bucket, slot) = self.slots.next_slot()?;
         // SAFETY: a full slot of the owned table, not handed out before.
-        unsafe { Some(self.table.take_out(bucket, slot)) }
+        unsafe { Some(self.table.take_out(self.slots.array(), bucket, slot)) }
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {

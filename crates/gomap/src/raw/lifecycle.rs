@@ -54,8 +54,9 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
             let Some((bucket, slot)) = slots.next_slot() else {
                 return false;
             };
-            // SAFETY: a full slot of a live bucket, not handed out before.
-            drop(unsafe { table.take_out(bucket, slot) });
+            // SAFETY: a full slot of a live bucket of the walk's array, not
+            // handed out before.
+            drop(unsafe { table.take_out(slots.array(), bucket, slot) });
             true
         }
         if mem::needs_drop::<K>() || mem::needs_drop::<V>() {
@@ -152,7 +153,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
                 while let Some(b) = bucket {
                     for slot in b.tophash().match_full() {
                         if !keep(&*b.key::<K, V>(slot), &mut *b.value::<K, V>(slot)) {
-                            drop(self.take(head, b, slot));
+                            drop(self.take(which, head, b, slot));
                         }
                     }
                     bucket = b.overflow::<K, V>();
@@ -204,6 +205,7 @@ impl<K: Clone, V: Clone, A: Allocator + Clone> Clone for RawTable<K, V, A> {
                 old_overflow: 0,
                 cursor: m.cursor,
                 evacuated: m.evacuated,
+                old_len: 0,
             });
             copy.clone_array(&m.old, ArrayId::Old);
         }
@@ -241,6 +243,9 @@ impl<K: Clone, V: Clone, A: Allocator> RawTable<K, V, A> {
                         dst.value::<K, V>(slot).write(value);
                         dst.set_slot(slot, group.get(slot));
                         self.len += 1;
+                        if let Some(old_len) = self.old_len_of(into) {
+                            *old_len += 1;
+                        }
                     }
                     dst.set_tophash(group);
                     let Some(next) = src.overflow::<K, V>() else {

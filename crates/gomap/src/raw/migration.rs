@@ -7,7 +7,7 @@ use super::group::Group;
 use super::guard::guard;
 use super::layout::{primary_bucket_bytes, Block, Part};
 use super::tophash::Tophash;
-use super::{capacity_of, log2_for, RawTable, BUCKET_SLOTS, SHRINK_DIVISOR};
+use super::{capacity_of, log2_for, ArrayId, RawTable, BUCKET_SLOTS, SHRINK_DIVISOR};
 use crate::{MigrationKind, ShrinkPolicy, TryReserveError};
 use allocator_api2::alloc::Allocator;
 use core::mem;
@@ -65,9 +65,21 @@ pub(crate) enum Floor {
 const fn compact_threshold(log2: u8) -> usize {
     1 << log2
 }
-/// How many already-evacuated or empty old buckets one write may pass over
-/// (Go uses 1024 too); each costs one load of a tophash word.
-pub(super) const CURSOR_SKIP_LIMIT: usize = 1024;
+/// A write's share of a running migration, in entries moved: what two full
+/// buckets hold, about what two old buckets of a grow hold (6.5 each). Kept
+/// in entries, not buckets, so a shrink of a sparse table, whose buckets
+/// hold one entry or none, moves as many entries per write as a grow.
+pub(super) const WRITE_BUDGET: usize = 2 * BUCKET_SLOTS;
+/// Passing over an evacuated or empty old bucket (one load of its tophash
+/// word, in order) costs this many times less than moving an entry (hash,
+/// copy, find a slot). With `WRITE_BUDGET` a write that moves nothing
+/// passes over 1 024 buckets, as a Go write may.
+pub(super) const SKIPS_PER_ENTRY: usize = 64;
+/// The small remainder: a write that leaves no more than this much work
+/// (eight writes' worth, in the units of `migrate`: 128 entries to move, or
+/// 8 192 old buckets to pass over — 64 KiB of tophash words) finishes the
+/// migration there and then.
+pub(super) const FINISH_WORK: usize = 8 * WRITE_BUDGET * SKIPS_PER_ENTRY;
 /// The old array's bodies are released from the tail in pieces of at least
 /// this size, each one `realloc` that shrinks the block in place.
 pub(super) const RELEASE_CHUNK_BYTES: usize = 1 << 20;
@@ -82,6 +94,19 @@ pub(super) struct MigrationState {
     pub(super) cursor: usize,
     /// Old buckets evacuated so far; the migration ends at `2^old.log2`.
     pub(super) evacuated: usize,
+    /// Entries still in the old array (updated in place as each leaves, so
+    /// a panic cannot lose a change).
+    pub(super) old_len: usize,
+}
+
+impl MigrationState {
+    /// What is left to do, in the units of `migrate`: every entry still in
+    /// the old array to move, every old bucket below the cursor to look at.
+    pub(super) fn remaining_work(&self) -> usize {
+        self.old_len
+            .saturating_mul(SKIPS_PER_ENTRY)
+            .saturating_add(self.cursor)
+    }
 }
 
 impl<K, V, A: Allocator> RawTable<K, V, A> {
@@ -143,39 +168,63 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
             old_overflow: mem::replace(&mut self.overflow, 0),
             cursor: buckets,
             evacuated: 0,
+            old_len: self.len,
         });
     }
 
-    /// Advance the cursor past up to `CURSOR_SKIP_LIMIT` buckets that are
-    /// evacuated or empty, evacuate the next one, release the evacuated tail,
-    /// and end the migration when every bucket is moved.
-    pub(super) fn evacuate_next(&mut self, hasher: &impl Fn(&K) -> u64) {
-        let m = self.migration.as_mut().expect("migrating");
-        let mut skips = CURSOR_SKIP_LIMIT;
-        while m.cursor > 0 && skips > 0 {
+    /// A write's share of the running migration: [`WRITE_BUDGET`] entries'
+    /// worth of work, then — if what is left is small — the rest, so a map
+    /// whose writes stop is not left holding two arrays.
+    pub(super) fn migrate_for_write(&mut self, hasher: &impl Fn(&K) -> u64) {
+        self.migrate(WRITE_BUDGET, hasher);
+        if self
+            .migration
+            .as_ref()
+            .is_some_and(|m| m.remaining_work() <= FINISH_WORK)
+        {
+            self.migrate(usize::MAX, hasher);
+        }
+    }
+
+    /// Do up to `budget` entries' worth of the running migration, and at
+    /// least one step: walk the cursor down, passing over evacuated and
+    /// empty old buckets (each costs `1 / SKIPS_PER_ENTRY` of an entry)
+    /// and evacuating loaded ones (each costs the entries it moves, at
+    /// least one). Releases the evacuated tail; ends the migration when
+    /// every old bucket is evacuated. A bucket started is always finished,
+    /// so a step may go over budget by one bucket's chain.
+    pub(super) fn migrate(&mut self, budget: usize, hasher: &impl Fn(&K) -> u64) {
+        let mut work = budget.max(1).saturating_mul(SKIPS_PER_ENTRY);
+        while work > 0 {
+            let Some(m) = self.migration.as_mut() else {
+                return;
+            };
+            if m.cursor == 0 {
+                break;
+            }
             let index = m.cursor - 1;
             let head = m.old.head::<K, V>(index);
             // SAFETY: below the cursor, old buckets are allocated.
             let group = unsafe { head.tophash() };
             if group.get(0) == Tophash::EVACUATED {
                 m.cursor -= 1;
+                work -= 1;
             } else if !group.match_full().any() && unsafe { head.overflow::<K, V>() }.is_none() {
                 // SAFETY: as above; an empty bucket with no chain is
                 // evacuated by marking it.
                 unsafe { head.set_tophash(Group::repeat(Tophash::EVACUATED)) };
                 m.evacuated += 1;
                 m.cursor -= 1;
+                work -= 1;
             } else {
-                break;
+                let moved = self.evacuate(index, hasher);
+                self.migration.as_mut().expect("migrating").cursor -= 1;
+                work = work.saturating_sub(moved.max(1).saturating_mul(SKIPS_PER_ENTRY));
             }
-            skips -= 1;
         }
-        if skips > 0 && m.cursor > 0 {
-            let index = m.cursor - 1;
-            self.evacuate(index, hasher);
-            self.migration.as_mut().expect("migrating").cursor -= 1;
+        if self.migration.is_some() {
+            self.release_evacuated_tail();
         }
-        self.release_evacuated_tail();
         let m = self.migration.as_ref().expect("migrating");
         if m.evacuated == m.old.buckets() {
             self.end_migration();
@@ -183,14 +232,16 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
     }
 
     /// Move every entry of old bucket `index` (and its chain) to the current
-    /// array, then free the chain and mark the bucket `EVACUATED`.
-    pub(super) fn evacuate(&mut self, index: usize, hasher: &impl Fn(&K) -> u64) {
+    /// array, then free the chain and mark the bucket `EVACUATED`. Returns
+    /// how many entries moved.
+    pub(super) fn evacuate(&mut self, index: usize, hasher: &impl Fn(&K) -> u64) -> usize {
         let head = self
             .migration
             .as_ref()
             .expect("migrating")
             .old
             .head::<K, V>(index);
+        let mut moved = 0;
         // SAFETY: the old bucket is not evacuated, so it and its chain are
         // live; destination slots come from `free_slot`, empty and live.
         unsafe {
@@ -223,6 +274,11 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
                     // else can unwind (`free_slot` may call the allocator).
                     bucket.set_slot(slot, Tophash::EMPTY_ONE);
                 }
+                // Counted per bucket: nothing between the hashes and here
+                // unwinds (an allocation failure in `free_slot` aborts).
+                moved += full.count_slots();
+                let m = self.migration.as_mut().expect("migrating");
+                m.old_len = m.old_len.saturating_sub(full.count_slots());
                 match bucket.overflow::<K, V>() {
                     Some(next) => bucket = next,
                     None => break,
@@ -241,6 +297,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
             m.old_overflow -= freed;
             m.evacuated += 1;
         }
+        moved
     }
 
     /// Give back the old array's evacuated tail (`>= cursor`), all three
@@ -284,7 +341,26 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
     pub(crate) fn finish_migration(&mut self, hasher: impl Fn(&K) -> u64) {
         self.settle();
         while self.migration.is_some() {
-            self.evacuate_next(&hasher);
+            self.migrate(usize::MAX, &hasher);
+        }
+    }
+
+    /// Do up to `budget` entries' worth of a running migration (at least one
+    /// step; see `migrate`). Returns whether a migration still runs.
+    pub(crate) fn step_migration(&mut self, budget: usize, hasher: impl Fn(&K) -> u64) -> bool {
+        self.settle();
+        if self.migration.is_some() {
+            self.migrate(budget, &hasher);
+        }
+        self.migration.is_some()
+    }
+
+    /// The count of entries in the old array, when `which` is it and a
+    /// migration runs: for the primitives that take entries out of either.
+    pub(super) fn old_len_of(&mut self, which: ArrayId) -> Option<&mut usize> {
+        match &mut self.migration {
+            Some(m) if which == ArrayId::Old => Some(&mut m.old_len),
+            _ => None,
         }
     }
 

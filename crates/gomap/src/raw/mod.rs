@@ -78,19 +78,35 @@
 //! All three are the same thing: a *migration* from an old array to a new
 //! one, of any size. While it runs:
 //!
-//! * Every write (insert, `entry`, remove) to a migrating table first
-//!   advances the cursor twice: the cursor walks the old array downward,
-//!   evacuating one bucket (with its chain) per step and passing over up to
-//!   [`CURSOR_SKIP_LIMIT`](migration::CURSOR_SKIP_LIMIT) buckets that are already evacuated or empty. Then
-//!   the write looks for its key in the key's old bucket if that is not
-//!   evacuated yet, and updates or removes it there, in place. (Go
-//!   evacuates the key's own old bucket instead; moving only at the cursor
-//!   reads the old array front to back and writes the new one in order:
-//!   inserts while growing measured ~1.6x faster at 1e5 and 1e6 keys.) So
-//!   a write moves at most two old buckets of a running migration (the
-//!   insert that starts one moves one; one that ends a migration and then
-//!   starts a shrink or compact may move one more of the new one), and a
-//!   migration ends after at most `2^oldB` writes.
+//! * Every write (insert, `entry`, remove) to a migrating table first does
+//!   its share of the work, [`WRITE_BUDGET`](migration::WRITE_BUDGET) = 16
+//!   entries' worth: a cursor walks the old array downward, evacuating one
+//!   bucket (with its chain) at a time — each costs the entries it moves —
+//!   and passing over buckets already evacuated or empty, each costing 1/64
+//!   of an entry ([`SKIPS_PER_ENTRY`](migration::SKIPS_PER_ENTRY)), so a
+//!   write that finds nothing to move passes over 1 024 buckets, as Go's
+//!   may. A bucket started is finished, so a write moves at most 16 entries
+//!   plus the rest of the last chain it started. The budget is counted in
+//!   entries, not buckets, so a shrink of a sparse table (a bucket or less
+//!   per entry) moves as many entries per write as a grow does (measured
+//!   in the unit tests: ~17 and ~20). Then the write looks for its key in
+//!   the key's old bucket if that is not evacuated yet, and updates or
+//!   removes it there, in place. (Go evacuates the key's own old bucket
+//!   instead; moving only at the cursor reads the old array front to back
+//!   and writes the new one in order: inserts while growing measured ~1.6x
+//!   faster at 1e5 and 1e6 keys.) The write that starts a migration does
+//!   its share too — but for one that starts a shrink through `retain` or
+//!   the Entry API's `remove`, which have no hasher to move entries with.
+//! * **No migration lingers on a small remainder.** A write that leaves a
+//!   migration with at most [`FINISH_WORK`](migration::FINISH_WORK) to do —
+//!   eight writes' worth: 128 entries still in the old array, or 8 192 old
+//!   buckets to look at (64 KiB of tophash words), or a mix — finishes it
+//!   there and then. So that write does at most nine writes' share, and a
+//!   map whose writes stop is left with two arrays only when more than that
+//!   remained (every migration of a map under ~120 entries ends within the
+//!   write that starts it). For the rest, `HashMap::step_migration(budget)`
+//!   does a bounded piece on request — the maintenance step an owner runs
+//!   in idle time (`ShardedMap` on its idle shards).
 //! * Reads never move anything. They look in the new array, then in the
 //!   key's old bucket if it is not evacuated yet.
 //! * **Invariant: each key lives in exactly one place** — in its old bucket

@@ -1,37 +1,65 @@
+use super::migration::{FINISH_WORK, SKIPS_PER_ENTRY, WRITE_BUDGET};
 use super::*;
 use allocator_api2::alloc::Global;
 use core::hash::BuildHasher;
 
-/// Old buckets that still hold something: what a write could move.
-fn loaded_old_buckets<K, V>(table: &RawTable<K, V, Global>) -> Option<Vec<usize>> {
+/// Keys for the tests below: fewer under Miri, which runs ~1000x slower.
+const KEYS: u64 = if cfg!(miri) { 2_000 } else { 20_000 };
+
+/// Old buckets that still hold something, with the entries of each chain,
+/// highest index first (the cursor's order): what a write could move.
+fn loaded_old_buckets<K, V>(table: &RawTable<K, V, Global>) -> Option<Vec<(usize, usize)>> {
     let m = table.migration.as_ref()?;
     let loaded = (0..m.old.buckets())
+        .rev()
         .filter(|&i| !m.old.is_evacuated(i))
-        .filter(|&i| {
-            let head = m.old.head::<K, V>(i);
-            // SAFETY: not evacuated, so live.
-            unsafe { head.tophash().match_full().any() || head.overflow::<K, V>().is_some() }
+        .map(|i| {
+            let mut bucket = Some(m.old.head::<K, V>(i));
+            let mut entries = 0;
+            while let Some(b) = bucket {
+                // SAFETY: not evacuated, so it and its chain are live.
+                unsafe {
+                    entries += b.tophash().match_full().count_slots();
+                    bucket = b.overflow::<K, V>();
+                }
+            }
+            (i, entries)
         })
+        .filter(|&(_, entries)| entries > 0)
         .collect();
     Some(loaded)
 }
 
-/// How many of `loaded` (old buckets that held entries) are evacuated now.
-fn evacuated_since<K, V>(table: &RawTable<K, V, Global>, loaded: &[usize]) -> usize {
-    table.migration.as_ref().map_or(loaded.len(), |m| {
-        loaded.iter().filter(|&&i| m.old.is_evacuated(i)).count()
-    })
+/// Of `loaded`, the entry counts of the buckets evacuated now (all of them
+/// when the migration ended), in the cursor's order.
+fn moved_since<K, V>(table: &RawTable<K, V, Global>, loaded: &[(usize, usize)]) -> Vec<usize> {
+    loaded
+        .iter()
+        .filter(|&&(i, _)| {
+            table
+                .migration
+                .as_ref()
+                .is_none_or(|m| m.old.is_evacuated(i))
+        })
+        .map(|&(_, entries)| entries)
+        .collect()
 }
 
-#[test]
-fn writes_move_at_most_two_loaded_old_buckets_in_grow_and_shrink() {
-    let state = foldhash::fast::FixedState::with_seed(1);
+/// What each write of a long run of inserts then removes moved, per kind of
+/// migration: `(kind, entries moved, the write ended the migration)`. Checks
+/// after every write that no migration is left with a small remainder.
+fn migration_writes(seed: u64) -> Vec<(MigrationKind, Vec<usize>, bool)> {
+    let state = foldhash::fast::FixedState::with_seed(seed);
     let hasher = |k: &u64| state.hash_one(k);
     let mut table = RawTable::<u64, u64, Global>::new_in(Global);
-    let (mut grows, mut shrinks) = (0, 0);
-    let step = |table: &mut RawTable<u64, u64, Global>, key: u64, insert: bool| {
-        let before = loaded_old_buckets(table);
+    let mut writes = Vec::new();
+    for (key, insert) in (0..KEYS)
+        .map(|k| (k, true))
+        .chain((0..KEYS).map(|k| (k, false)))
+    {
+        let before = loaded_old_buckets(&table);
         let kind = table.migration.as_ref().map(|m| m.kind);
+        let started = table.started;
         let hash = hasher(&key);
         if insert {
             match table.entry(hash, |k| *k == key, hasher) {
@@ -41,30 +69,85 @@ fn writes_move_at_most_two_loaded_old_buckets_in_grow_and_shrink() {
         } else {
             assert_eq!(table.remove(hash, |k| *k == key, hasher), Some((key, key)));
         }
-        if let Some(before) = before {
-            let moved = evacuated_since(table, &before);
+        if let (Some(kind), Some(before)) = (kind, before) {
+            // A write that ended its migration and started the next one
+            // moved every bucket of the first.
+            let ended = table.migration.is_none()
+                || [
+                    MigrationKind::Grow,
+                    MigrationKind::Compact,
+                    MigrationKind::Shrink,
+                ]
+                .into_iter()
+                .any(|k| table.started.get(k) != started.get(k));
+            let moved = if ended {
+                before.iter().map(|&(_, entries)| entries).collect()
+            } else {
+                moved_since(&table, &before)
+            };
+            writes.push((kind, moved, ended));
+        }
+        if let Some(m) = &table.migration {
             assert!(
-                moved <= 2,
-                "{kind:?}: one write moved {moved} loaded buckets"
+                m.remaining_work() > FINISH_WORK,
+                "a write left a migration with a small remainder: {} entries, cursor {}",
+                m.old_len,
+                m.cursor
             );
         }
-        kind
-    };
-    for key in 0..20_000 {
-        grows += usize::from(step(&mut table, key, true) == Some(MigrationKind::Grow));
     }
-    for key in 0..20_000 {
-        shrinks += usize::from(step(&mut table, key, false) == Some(MigrationKind::Shrink));
-    }
-    assert!(
-        grows > 1000 && shrinks > 1000,
-        "grows {grows}, shrinks {shrinks}"
-    );
     assert_eq!(table.len(), 0);
     assert!(
         table.current.log2 <= 1,
         "shrunk back to {} buckets",
         table.current.buckets()
+    );
+    writes
+}
+
+#[test]
+fn a_write_moves_its_budget_of_entries_and_finishes_small_remainders() {
+    let writes = migration_writes(1);
+    for kind in [MigrationKind::Grow, MigrationKind::Shrink] {
+        let of_kind = writes.iter().filter(|(k, _, _)| *k == kind).count();
+        assert!(of_kind as u64 > KEYS / 50, "{kind:?}: {of_kind} writes");
+    }
+    for (kind, moved, ended) in &writes {
+        let total: usize = moved.iter().sum();
+        let last = moved.last().copied().unwrap_or(0);
+        if *ended {
+            // Its budget, then at most the small remainder.
+            let bound = WRITE_BUDGET + FINISH_WORK / SKIPS_PER_ENTRY + last;
+            assert!(total <= bound, "{kind:?}: the ending write moved {total}");
+        } else {
+            // Every bucket but the last was started within the budget.
+            assert!(
+                total - last < WRITE_BUDGET,
+                "{kind:?}: one write moved {moved:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn shrinks_move_as_many_entries_per_write_as_grows() {
+    let writes = migration_writes(2);
+    let per_write = |kind: MigrationKind| {
+        let (entries, count) = writes
+            .iter()
+            .filter(|(k, _, ended)| *k == kind && !ended)
+            .fold((0, 0), |(e, c), (_, moved, _)| {
+                (e + moved.iter().sum::<usize>(), c + 1)
+            });
+        entries as f64 / count as f64
+    };
+    let (grow, shrink) = (
+        per_write(MigrationKind::Grow),
+        per_write(MigrationKind::Shrink),
+    );
+    assert!(
+        shrink >= 0.75 * grow,
+        "entries moved per write: grow {grow:.1}, shrink {shrink:.1}"
     );
 }
 
@@ -73,7 +156,7 @@ fn reads_never_move_anything() {
     let state = foldhash::fast::FixedState::with_seed(2);
     let hasher = |k: &u64| state.hash_one(k);
     let mut table = RawTable::<u64, u64, Global>::new_in(Global);
-    for key in 0..1000u64 {
+    for key in 0..KEYS / 20 {
         let hash = hasher(&key);
         if let RawEntry::Vacant(v) = table.entry(hash, |k| *k == key, hasher) {
             v.insert(key, key, hasher);
