@@ -203,9 +203,11 @@ mod tests {
     #[test]
     fn matches_are_exact_for_every_byte_pair() {
         // Every byte value in slot 3 next to every value in slot 4: no
-        // borrow or carry may leak between neighbouring bytes.
-        for a in 0..=255u8 {
-            for b in 0..=255u8 {
+        // borrow or carry may leak between neighbouring bytes. (Under Miri,
+        // every 15th value: the markers, the edges and some of each range.)
+        let step = if cfg!(miri) { 15 } else { 1 };
+        for a in (0..=255u8).step_by(step) {
+            for b in (0..=255u8).step_by(step) {
                 let g = Group::repeat(Tophash::MIN)
                     .with(3, Tophash(a))
                     .with(4, Tophash(b));
