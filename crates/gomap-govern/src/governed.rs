@@ -431,6 +431,12 @@ impl<K: Eq + Hash, V, S: BuildHasher> Governed<K, V, S> {
         self.write(HashMap::finish_migration);
     }
 
+    /// Does `budget` entries' worth of a running migration now, for idle
+    /// time ([`HashMap::step_migration`]); returns whether one still runs.
+    pub fn step_migration(&mut self, budget: usize) -> bool {
+        self.write(|map| map.step_migration(budget))
+    }
+
     /// After every write: publish, then check the level and the registry's
     /// shrink request. The table's bytes move only with an allocator call
     /// (`allocator_calls`), so the common case is one relaxed store (`len`)

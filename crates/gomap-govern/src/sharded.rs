@@ -442,6 +442,15 @@ impl<K: Eq + Hash, V, S: BuildHasher> GovernedSharded<K, V, S> {
         result
     }
 
+    /// Steps the migrations of idle shards, never waiting for a lock
+    /// ([`ShardedMap::step_migrations`]); returns how many of the shards it
+    /// stepped still migrate.
+    pub fn step_migrations(&self, budget: usize) -> usize {
+        let migrating = self.view.map.step_migrations(budget);
+        self.after_write();
+        migrating
+    }
+
     /// Keeps the entries for which `f` returns `true`, shard by shard.
     pub fn retain(&self, f: impl FnMut(&K, &mut V) -> bool) {
         self.view.map.retain(f);

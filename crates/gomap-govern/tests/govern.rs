@@ -613,3 +613,42 @@ fn sharded_owned_bytes_follow_update_and_get_mut() {
         map.report().figures.owned_bytes
     );
 }
+
+#[test]
+fn idle_maintenance_steps_finish_migrations_and_publish_their_figures() {
+    let registry = Registry::new();
+    let mut map: Governed<u64, u64> = Governed::builder("idle").registry(&registry).build();
+    for i in 0..100_000 {
+        map.insert(i, i);
+    }
+    // The last write leaves the map mid-shrink.
+    map.retain(|&k, _| k < 100);
+    assert!(map.report().figures.old_buckets > 0);
+    while map.step_migration(256) {}
+    let r = map.report();
+    assert_eq!((r.figures.old_buckets, r.figures.migration_total), (0, 0));
+    assert_eq!(
+        r.figures.allocated_bytes,
+        map.mem_stats().allocated_bytes as u64
+    );
+
+    let sharded: GovernedSharded<u64, u64> = GovernedSharded::builder("idle-sharded")
+        .registry(&registry)
+        .build();
+    for i in 0..100_000 {
+        sharded.insert(i, i);
+    }
+    sharded.retain(|&k, _| k < 100);
+    assert!(sharded.report().figures.old_buckets > 0);
+    while sharded.step_migrations(256) > 0 {}
+    let r = sharded.report();
+    assert_eq!(r.figures.old_buckets, 0);
+    assert_eq!(
+        r.figures.allocated_bytes,
+        sharded.mem_stats().allocated_bytes as u64
+    );
+    assert_eq!(
+        registry.totals().allocated_bytes,
+        (map.mem_stats().allocated_bytes + sharded.mem_stats().allocated_bytes) as u64
+    );
+}

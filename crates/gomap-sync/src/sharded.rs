@@ -494,6 +494,40 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
         f(self.write_shard(self.index_of(&key)).entry(key))
     }
 
+    /// A maintenance step for idle time: every shard whose write lock is
+    /// free right now and that is in the middle of a migration (a grow or
+    /// a shrink its writes stopped part way through) does `budget` entries'
+    /// worth of it ([`HashMap::step_migration`]). A shard whose lock is
+    /// held is passed over — never waited for: its holder is a writer,
+    /// which does its own share. Returns how many of the shards it stepped
+    /// still migrate; call again (say, on the next idle tick) until 0.
+    ///
+    /// ```
+    /// let map: gomap_sync::ShardedMap<u64, u64> = (0..100_000).map(|k| (k, k)).collect();
+    /// map.retain(|&k, _| k < 100); // every shard starts a shrink
+    /// assert!(map.shard_stats().iter().any(|s| s.migration.is_some()));
+    /// while map.step_migrations(256) > 0 {}
+    /// assert!(map.shard_stats().iter().all(|s| s.migration.is_none()));
+    /// ```
+    pub fn step_migrations(&self, budget: usize) -> usize {
+        let mut migrating = 0;
+        for (index, shard) in self.shards.iter().enumerate() {
+            let Some(guard) = shard.0.try_write() else {
+                continue;
+            };
+            if guard.mem_stats().migration.is_none() {
+                continue;
+            }
+            let mut shard = Observed {
+                map: self,
+                index,
+                shard: guard,
+            };
+            migrating += usize::from(shard.step_migration(budget));
+        }
+        migrating
+    }
+
     /// Gives memory back in every shard now (one shard lock at a time).
     pub fn shrink_to_fit(&self) {
         for i in 0..self.shards.len() {

@@ -59,6 +59,9 @@ mod imp_loom {
         pub(crate) fn write(&self) -> WriteGuard<'_, T> {
             self.0.write().expect("a loom test thread panicked")
         }
+        pub(crate) fn try_write(&self) -> Option<WriteGuard<'_, T>> {
+            self.0.try_write().ok()
+        }
         pub(crate) fn get_mut(&mut self) -> &mut T {
             self.0.get_mut().expect("a loom test thread panicked")
         }

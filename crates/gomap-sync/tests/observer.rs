@@ -55,3 +55,46 @@ fn a_panicking_retain_closure_is_still_observed() {
     assert!(map.len() < 1_000);
     assert_eq!(observed_len(&seen), map.len());
 }
+
+#[test]
+fn step_migrations_finishes_idle_shards_observed_and_passes_over_held_ones() {
+    let map: ShardedMap<u64, u64> = ShardedMap::with_shard_amount(4);
+    let seen = Arc::new(Mutex::new(vec![0; map.shard_amount()]));
+    let record = seen.clone();
+    let map = map.with_observer(move |index, shard| {
+        record.lock().unwrap()[index] = shard.mem_stats().allocated_bytes;
+    });
+    for k in 0..200_000 {
+        map.insert(k, k);
+    }
+    // Writes stop right after a retain: every shard is left mid-shrink.
+    map.retain(|&k, _| k < 100);
+    let migrating = |map: &ShardedMap<u64, u64>| {
+        map.shard_stats()
+            .iter()
+            .filter(|s| s.migration.is_some())
+            .count()
+    };
+    assert_eq!(migrating(&map), 4);
+    {
+        // A held shard lock is passed over, not waited for.
+        let held = map.get_mut(&7).expect("kept");
+        let mut steps = 0;
+        while map.step_migrations(1_000) > 0 {
+            steps += 1;
+            assert!(steps < 1_000, "idle shards never finished");
+        }
+        drop(held);
+    }
+    assert_eq!(migrating(&map), 1, "the held shard was stepped");
+    while map.step_migrations(1_000) > 0 {}
+    assert_eq!(migrating(&map), 0);
+    assert_eq!(map.step_migrations(1_000), 0);
+    let stats = map.shard_stats();
+    let seen = seen.lock().unwrap().clone();
+    for (index, s) in stats.iter().enumerate() {
+        assert_eq!(s.old_buckets, 0);
+        assert_eq!(seen[index], s.allocated_bytes, "shard {index} observed");
+    }
+    assert_eq!(map.len(), 100);
+}

@@ -33,7 +33,8 @@
 //! | [`reset`](HashMap::reset) | dropped | everything freed now (Go's `m = make(...)`) | O(buckets) |
 //! | [`shrink_to_fit`](HashMap::shrink_to_fit) / [`shrink_to`](HashMap::shrink_to) | kept | finishes any migration and rebuilds at the size the entries need, now | O(entries + buckets) |
 //! | [`finish_migration`](HashMap::finish_migration) | kept | completes a running grow or shrink now instead of over the next writes | O(old buckets) |
-//! | removing keys (`remove`, [`retain`](HashMap::retain), [`drain`](HashMap::drain)) | dropped | under `Auto`, once fewer than 1.625 entries per bucket remain, halves the array, a bucket or two per write; `Never` keeps it, as Go does | O(1) per write |
+//! | [`step_migration`](HashMap::step_migration) | kept | a bounded piece of a running grow or shrink, for idle time | O(budget) |
+//! | removing keys (`remove`, [`retain`](HashMap::retain), [`drain`](HashMap::drain)) | dropped | under `Auto`, once fewer than 1.625 entries per bucket remain, halves the array, about 16 entries per write (or idle-time [`step_migration`](HashMap::step_migration)); `Never` keeps it, as Go does | O(1) per write |
 //!
 //! ## Maps in an arena
 //!
@@ -68,10 +69,13 @@
 //! raw table module (`src/raw/mod.rs`).
 
 #![warn(missing_docs)]
+#![deny(unsafe_code)]
 
 #[cfg(feature = "get-size2")]
 mod get_size;
 mod map;
+// The one place with `unsafe` (see its module essay).
+#[allow(unsafe_code)]
 mod raw;
 #[cfg(feature = "serde")]
 mod serde;

@@ -217,6 +217,19 @@ impl<T: Eq + Hash, S: BuildHasher, A: Allocator> HashSet<T, S, A> {
         self.map.finish_migration();
     }
 
+    /// Do a bounded piece of a running migration; returns whether one still
+    /// runs ([`HashMap::step_migration`]).
+    ///
+    /// ```
+    /// let mut set: gomap::HashSet<u64> = (0..100_000).collect();
+    /// set.retain(|&k| k < 100);
+    /// while set.step_migration(64) {}
+    /// assert_eq!(set.mem_stats().migration, None);
+    /// ```
+    pub fn step_migration(&mut self, budget: usize) -> bool {
+        self.map.step_migration(budget)
+    }
+
     /// Elements in `self` but not in `other`.
     pub fn difference<'a>(&'a self, other: &'a Self) -> Difference<'a, T, S, A> {
         Difference {

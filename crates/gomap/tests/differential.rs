@@ -12,7 +12,7 @@
 
 mod common;
 
-use common::{live_values, ConstHash, Counted, CountingAlloc, SameTopByte};
+use common::{cases, live_values, sized, ConstHash, Counted, CountingAlloc, SameTopByte};
 use gomap::{DefaultHashBuilder, HashMap, ShrinkPolicy};
 use proptest::prelude::*;
 use std::collections::HashMap as StdMap;
@@ -46,11 +46,15 @@ enum Op {
 
 fn op(keys: u16) -> impl Strategy<Value = Op> {
     let k = 0..keys;
+    // Under Miri, smaller ranges and reservations: every step is checked
+    // by iterating the whole table.
+    let range = 1..sized(400, 30) as u16;
+    let room = 0..sized(u16::MAX as usize, 200) as u16;
     prop_oneof![
         30 => (k.clone(), any::<u32>()).prop_map(|(k, v)| Op::Insert(k, v)),
-        4 => (k.clone(), 1..400u16).prop_map(|(k, n)| Op::InsertRange(k, n)),
+        4 => (k.clone(), range.clone()).prop_map(|(k, n)| Op::InsertRange(k, n)),
         20 => k.clone().prop_map(Op::Remove),
-        4 => (k.clone(), 1..400u16).prop_map(|(k, n)| Op::RemoveRange(k, n)),
+        4 => (k.clone(), range).prop_map(|(k, n)| Op::RemoveRange(k, n)),
         10 => k.clone().prop_map(Op::Get),
         4 => (k.clone(), any::<u32>()).prop_map(|(k, v)| Op::GetMut(k, v)),
         6 => (k.clone(), any::<u32>()).prop_map(|(k, v)| Op::OrInsert(k, v)),
@@ -61,10 +65,10 @@ fn op(keys: u16) -> impl Strategy<Value = Op> {
         1 => Just(Op::Reset),
         1 => any::<u8>().prop_map(Op::Drain),
         1 => any::<u8>().prop_map(Op::IntoIterPartial),
-        2 => any::<u16>().prop_map(Op::Reserve),
+        2 => room.clone().prop_map(Op::Reserve),
         1 => Just(Op::TryReserveHuge),
         1 => Just(Op::ShrinkToFit),
-        1 => any::<u16>().prop_map(Op::ShrinkTo),
+        1 => room.prop_map(Op::ShrinkTo),
         1 => Just(Op::FinishMigration),
         1 => Just(Op::CloneAndDropOriginal),
         1 => any::<bool>().prop_map(Op::SetPolicy),
@@ -279,12 +283,13 @@ where
     }
 }
 
+/// Up to `max_len` operations (a twentieth under Miri) on `keys` keys.
 fn ops(keys: u16, max_len: usize) -> impl Strategy<Value = Vec<Op>> {
-    prop::collection::vec(op(keys), 1..max_len)
+    prop::collection::vec(op(keys), 1..sized(max_len, max_len / 20))
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig::with_cases(cases(64)))]
 
     #[test]
     fn u64_keys_small_key_space(ops in ops(24, 200)) {

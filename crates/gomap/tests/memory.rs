@@ -266,3 +266,68 @@ fn clear_then_small_extend_still_shrinks() {
     );
     assert_eq!(map.len(), 10);
 }
+
+/// Removes keys until a shrink is running, and returns the map there: its
+/// last write left it with two arrays.
+fn left_mid_shrink(n: usize, seed: u64) -> (Map, CountingAlloc, Vec<u64>) {
+    let all = keys(n, seed);
+    let (mut map, alloc) = counted();
+    map.extend(all.iter().map(|&k| (k, k)));
+    map.finish_migration();
+    let mut kept = all.clone();
+    while map.mem_stats().migration.is_none() {
+        let k = kept.pop().expect("a shrink starts before the map is empty");
+        assert_eq!(map.remove(&k), Some(k));
+    }
+    assert!(map.mem_stats().old_buckets > 0);
+    (map, alloc, kept)
+}
+
+#[test]
+fn a_map_left_mid_shrink_holds_one_array_after_bounded_maintenance_steps() {
+    const BUDGET: usize = 64;
+    let (mut map, alloc, kept) = left_mid_shrink(100_000, 11);
+    let start = map.mem_stats();
+    // Each step does `BUDGET` entries' worth of work, an empty old bucket
+    // costing 1/64 of an entry: the whole migration is at most this many.
+    let bound = (start.len * 64 + start.old_buckets) / (64 * BUDGET) + 1;
+    let mut steps = 0;
+    while map.step_migration(BUDGET) {
+        steps += 1;
+        assert_eq!(map.mem_stats().allocated_bytes, alloc.live());
+        assert!(steps <= bound, "still migrating after {steps} steps");
+    }
+    let done = map.mem_stats();
+    assert_eq!((done.migration, done.old_buckets), (None, 0));
+    assert!(done.buckets < start.old_buckets, "{start:?} -> {done:?}");
+    assert_eq!(done.allocated_bytes, alloc.live());
+    assert!(alloc.live() <= 2 * fresh_bytes(&kept), "{done:?}");
+    assert!(kept.iter().all(|k| map.get(k) == Some(k)));
+    assert_eq!(map.len(), kept.len());
+    // Nothing left: a step is a no-op that says so.
+    let calls = map.allocator_calls();
+    assert!(!map.step_migration(BUDGET));
+    assert_eq!(map.allocator_calls(), calls);
+}
+
+#[test]
+fn a_shrink_of_a_small_map_ends_in_the_write_that_starts_it() {
+    // A thousand entries or so: the whole shrink is within the small
+    // remainder a write finishes (128 entries' worth of work after its own
+    // share), so no write leaves this map with two arrays.
+    for seed in 0..20 {
+        let all = keys(1_000, 100 + seed);
+        let (mut map, alloc) = counted();
+        map.extend(all.iter().map(|&k| (k, k)));
+        map.finish_migration();
+        for (i, k) in all.iter().enumerate() {
+            map.remove(k);
+            let stats = map.mem_stats();
+            assert_eq!(stats.allocated_bytes, alloc.live());
+            if stats.len <= 140 {
+                assert_eq!(stats.migration, None, "after {} removes", i + 1);
+            }
+        }
+        assert!(map.migrations_started(gomap::MigrationKind::Shrink) > 0);
+    }
+}

@@ -232,6 +232,9 @@ fn check(map: &HashMap<String, Vec<u8>>, model: &StdMap<String, Vec<u8>>, base: 
     );
 }
 
+/// Operations per case: fewer under Miri.
+const MAX_OPS: usize = if cfg!(miri) { 60 } else { 300 };
+
 fn cases() -> u32 {
     if cfg!(miri) {
         4
@@ -247,7 +250,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(cases()))]
 
     #[test]
-    fn owned_bytes_match_the_allocator_after_every_step(ops in proptest::collection::vec(op(), 1..300)) {
+    fn owned_bytes_match_the_allocator_after_every_step(ops in proptest::collection::vec(op(), 1..MAX_OPS)) {
         let base = live();
         let mut map: HashMap<String, Vec<u8>> =
             counted(|| HashMap::new().with_owned_bytes(String::capacity, Vec::capacity));

@@ -4,7 +4,9 @@
 
 mod common;
 
-use common::{arm_panic, disarm_panic, live_values, CountingAlloc, PanicKey, PanicValue};
+use common::{
+    arm_panic, cases, disarm_panic, live_values, sized, CountingAlloc, PanicKey, PanicValue,
+};
 use gomap::{DefaultHashBuilder, HashMap};
 use proptest::prelude::*;
 use std::panic::{self, AssertUnwindSafe};
@@ -28,9 +30,12 @@ enum Op {
 }
 
 fn op() -> impl Strategy<Value = Op> {
+    // Under Miri, smaller ranges and reservations (every step is checked).
+    let range = 1..sized(300, 30) as u16;
+    let room = 0..sized(u16::MAX as usize, 300) as u16;
     prop_oneof![
         8 => (0..500u16).prop_map(Op::Insert),
-        3 => (0..500u16, 1..300u16).prop_map(|(k, n)| Op::InsertRange(k, n)),
+        3 => (0..500u16, range).prop_map(|(k, n)| Op::InsertRange(k, n)),
         5 => (0..500u16).prop_map(Op::Remove),
         3 => (0..500u16).prop_map(Op::Get),
         1 => (2..5u8).prop_map(Op::Retain),
@@ -38,7 +43,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(Op::CloneAndDrop),
         1 => any::<u8>().prop_map(Op::Drain),
         1 => any::<u8>().prop_map(Op::IntoIterPartial),
-        1 => any::<u16>().prop_map(Op::Reserve),
+        1 => room.prop_map(Op::Reserve),
         1 => Just(Op::ShrinkToFit),
         1 => Just(Op::FinishMigration),
     ]
@@ -105,11 +110,11 @@ fn quiet_planned_panics() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig::with_cases(cases(128)))]
 
     #[test]
     fn panics_in_user_code_leave_the_map_sound(
-        steps in prop::collection::vec((op(), 0..60u64), 1..80),
+        steps in prop::collection::vec((op(), 0..60u64), 1..sized(80, 20)),
         final_countdown in 0..40u64,
     ) {
         quiet_planned_panics();
@@ -138,7 +143,7 @@ fn a_panicking_hash_during_evacuation_splits_a_bucket_safely() {
     let alloc = CountingAlloc::default();
     let mut map: Map = HashMap::new_in(alloc.clone());
     let mut split = 0;
-    for k in 0..3000u16 {
+    for k in 0..sized(3000, 700) as u16 {
         // Panic in the hash of an entry being evacuated, mid-bucket.
         arm_panic(3);
         let r = panic::catch_unwind(AssertUnwindSafe(|| {

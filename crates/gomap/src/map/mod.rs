@@ -6,7 +6,7 @@ mod iter;
 pub use entry::{Entry, OccupiedEntry, VacantEntry};
 pub use iter::{Drain, IntoIter, IntoKeys, IntoValues, Iter, IterMut, Keys, Values, ValuesMut};
 
-use crate::raw::{Measure, RawEntry, RawTable};
+use crate::raw::{Floor, Measure, RawEntry, RawTable};
 use crate::{DefaultHashBuilder, MemStats, MigrationKind, ShrinkPolicy, TryReserveError};
 use allocator_api2::alloc::{Allocator, Global};
 use core::borrow::Borrow;
@@ -18,8 +18,9 @@ use core::ops::Index;
 ///
 /// Entries live in 8-slot buckets with one tophash byte per slot; a full
 /// bucket chains an overflow bucket; at 6.5 entries per bucket the map moves
-/// to twice as many buckets *incrementally* — each later write moves at most
-/// two old buckets — so no insert pays for rehashing the whole map. As it
+/// to twice as many buckets *incrementally* — each later write moves about
+/// 16 entries, and finishes the move when little is left — so no insert
+/// pays for rehashing the whole map. As it
 /// empties, it moves to fewer buckets the same way (see [`ShrinkPolicy`]),
 /// and [`mem_stats`](HashMap::mem_stats) says exactly how many bytes it holds.
 ///
@@ -265,7 +266,7 @@ impl<K, V, S, A: Allocator> HashMap<K, V, S, A> {
     /// assert_eq!(map.migrations_started(MigrationKind::Shrink), 1);
     /// ```
     pub fn migrations_started(&self, kind: MigrationKind) -> u64 {
-        self.table.migrations_started()[kind as usize]
+        self.table.migrations_started(kind)
     }
 
     /// How many times this map has called its allocator (to allocate, free,
@@ -415,8 +416,11 @@ impl<K: Eq + Hash, V, S: BuildHasher, A: Allocator> HashMap<K, V, S, A> {
     /// assert!(map.try_reserve(10).is_ok());
     /// ```
     pub fn try_reserve(&mut self, additional: usize) -> Result<(), TryReserveError> {
-        self.table
-            .try_reserve(additional, true, Self::hasher_fn(&self.hash_builder))
+        self.table.try_reserve(
+            additional,
+            Floor::Raise,
+            Self::hasher_fn(&self.hash_builder),
+        )
     }
 
     /// Finish any migration and move to the smallest bucket array that
@@ -444,6 +448,35 @@ impl<K: Eq + Hash, V, S: BuildHasher, A: Allocator> HashMap<K, V, S, A> {
     pub fn finish_migration(&mut self) {
         self.table
             .finish_migration(Self::hasher_fn(&self.hash_builder));
+    }
+
+    /// Do a bounded piece of a running grow, compaction or shrink now: a
+    /// maintenance step for an owner with idle time, so a map whose writes
+    /// stopped part way through a migration does not keep two bucket
+    /// arrays. Moves about `budget` entries (at least one step, finishing
+    /// the old bucket it started on); passing over an empty old bucket
+    /// costs 1/64 of an entry, so a step over a sparse array looks at up to
+    /// `64 * budget` buckets. Returns whether a migration is still running:
+    /// `false` means there is nothing left to do.
+    ///
+    /// Writes do this work on their own, a share per write; a migration
+    /// whose remainder is small (at most 128 entries and 8 192 old buckets'
+    /// worth) is finished by the write that gets there.
+    ///
+    /// ```
+    /// use gomap::HashMap;
+    ///
+    /// let mut map: HashMap<u64, u64> = (0..100_000).map(|k| (k, k)).collect();
+    /// map.retain(|&k, _| k < 1_000); // starts a shrink to a smaller array
+    /// assert!(map.mem_stats().migration.is_some());
+    /// while map.step_migration(256) {} // e.g. a little per idle tick
+    /// assert!(map.mem_stats().migration.is_none());
+    /// assert_eq!(map.mem_stats().old_buckets, 0);
+    /// assert_eq!(map.len(), 1_000);
+    /// ```
+    pub fn step_migration(&mut self, budget: usize) -> bool {
+        self.table
+            .step_migration(budget, Self::hasher_fn(&self.hash_builder))
     }
 
     /// The entry for `key`, for in-place reading, updating or inserting.
@@ -615,7 +648,7 @@ impl<K: Eq + Hash, V, S: BuildHasher, A: Allocator> Extend<(K, V)> for HashMap<K
         };
         // Room for the batch, but no floor: a collected map may still shrink.
         let hasher = Self::hasher_fn(&self.hash_builder);
-        if let Err(e) = self.table.try_reserve(reserve, false, hasher) {
+        if let Err(e) = self.table.try_reserve(reserve, Floor::Keep, hasher) {
             e.handle();
         }
         for (k, v) in iter {

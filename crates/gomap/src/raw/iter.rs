@@ -6,8 +6,9 @@
 //! Go, each walk starts at a random bucket and a random slot offset, so no
 //! caller can come to depend on an order.
 
+use super::bucket::{Bucket, BucketArray};
 use super::group::BitMask;
-use super::{Bucket, BucketArray, RawTable};
+use super::{ArrayId, RawTable};
 use allocator_api2::alloc::Allocator;
 use core::cell::Cell;
 use core::hash::BuildHasher;
@@ -168,6 +169,15 @@ impl<K, V> RawSlots<K, V> {
     fn len(&self) -> usize {
         self.remaining
     }
+
+    /// The array of the slot `next_slot` handed out last.
+    pub(super) fn array(&self) -> ArrayId {
+        if self.walk == 0 {
+            ArrayId::Old
+        } else {
+            ArrayId::Current
+        }
+    }
 }
 
 impl<K, V> Clone for RawSlots<K, V> {
@@ -263,27 +273,6 @@ impl<'a, K, V> Iterator for RawIterMut<'a, K, V> {
     }
 }
 
-/// Move the entry at `slot` out of the table, marking it empty first.
-///
-/// # Safety
-/// `slot` is full, in a live bucket of `table`.
-unsafe fn take_out<K, V, A: Allocator>(
-    table: &mut RawTable<K, V, A>,
-    bucket: Bucket,
-    slot: usize,
-) -> (K, V) {
-    // SAFETY: forwarded; `EMPTY_ONE` never breaks `EMPTY_REST`, and the
-    // table's `len` stays equal to its full slots.
-    unsafe {
-        bucket.set_slot(slot, super::EMPTY_ONE);
-        table.len -= 1;
-        (
-            bucket.key::<K, V>(slot).read(),
-            bucket.value::<K, V>(slot).read(),
-        )
-    }
-}
-
 /// Removes every entry, handing each out; on drop the rest are dropped and
 /// the table is cleared (keeping its array). If the `RawDrain` is leaked,
 /// the table keeps what was not handed out: nothing is dropped twice.
@@ -313,7 +302,7 @@ impl<K, V, A: Allocator> Iterator for RawDrain<'_, K, V, A> {
     fn next(&mut self) -> Option<(K, V)> {
         let (bucket, slot) = self.slots.next_slot()?;
         // SAFETY: a full slot of the table, not handed out before.
-        unsafe { Some(take_out(self.table, bucket, slot)) }
+        unsafe { Some(self.table.take_out(self.slots.array(), bucket, slot)) }
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -357,7 +346,7 @@ impl<K, V, A: Allocator> Iterator for RawIntoIter<K, V, A> {
     fn next(&mut self) -> Option<(K, V)> {
         let (bucket, slot) = self.slots.next_slot()?;
         // SAFETY: a full slot of the owned table, not handed out before.
-        unsafe { Some(take_out(&mut self.table, bucket, slot)) }
+        unsafe { Some(self.table.take_out(self.slots.array(), bucket, slot)) }
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -386,3 +375,23 @@ unsafe impl<K: Send, V: Send, A: Allocator + Send> Send for RawDrain<'_, K, V, A
 unsafe impl<K: Sync, V: Sync, A: Allocator + Sync> Sync for RawDrain<'_, K, V, A> {}
 unsafe impl<K: Send, V: Send, A: Allocator + Send> Send for RawIntoIter<K, V, A> {}
 unsafe impl<K: Sync, V: Sync, A: Allocator + Sync> Sync for RawIntoIter<K, V, A> {}
+
+impl<K, V, A: Allocator> RawTable<K, V, A> {
+    pub(crate) fn iter(&self) -> RawIter<'_, K, V> {
+        RawIter::new(self)
+    }
+
+    pub(crate) fn iter_mut(&mut self) -> RawIterMut<'_, K, V> {
+        self.lend_all();
+        RawIterMut::new(self)
+    }
+
+    pub(crate) fn drain(&mut self) -> RawDrain<'_, K, V, A> {
+        self.count_all_gone();
+        RawDrain::new(self)
+    }
+
+    pub(crate) fn into_iter(self) -> RawIntoIter<K, V, A> {
+        RawIntoIter::new(self)
+    }
+}

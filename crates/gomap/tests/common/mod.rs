@@ -5,6 +5,28 @@
 
 pub mod keys;
 
+/// Proptest cases: `normal`, or `PROPTEST_CASES` when set (valgrind runs
+/// fewer), or two under Miri, which runs ~1000x slower.
+pub fn cases(normal: u32) -> u32 {
+    if cfg!(miri) {
+        2
+    } else {
+        std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(normal)
+    }
+}
+
+/// A size for a test: `normal`, or `miri` under Miri.
+pub const fn sized(normal: usize, miri: usize) -> usize {
+    if cfg!(miri) {
+        miri
+    } else {
+        normal
+    }
+}
+
 use allocator_api2::alloc::{AllocError, Allocator, Global};
 use std::alloc::Layout;
 use std::cell::Cell;
