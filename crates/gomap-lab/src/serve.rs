@@ -113,6 +113,9 @@ const SESSIONS_NAME: &str = "sessions";
 const CONTEXTS_NAME: &str = "request-contexts (leaks)";
 const BATCH_NAME: &str = "batch";
 
+/// Entries' worth of migration work each idle tick does per map.
+const BATCH_STEP: usize = 4_096;
+
 /// Writes a line to stdout; a closed or broken stdout is ignored.
 macro_rules! say {
     ($out:expr) => {{
@@ -279,13 +282,16 @@ pub fn run(args: &ServeArgs) -> Result<(), String> {
             empty_batch_at = Some(now + Duration::from_secs(1));
         } else if empty_batch_at.is_some_and(|at| now >= at) {
             // Removing most keys starts a shrink (ShrinkPolicy::Auto), which
-            // later writes would carry on two old buckets at a time; the
-            // batch writes nothing more until its next burst, so it
-            // finishes the shrink now, or it would hold both arrays.
+            // later writes would carry on; the batch writes nothing more
+            // until its next burst, so its idle ticks finish it, a bounded
+            // step each (below), or it would hold both arrays.
             batch.retain(|k, _| *k < BATCH_KEPT);
-            batch.finish_migration();
             empty_batch_at = None;
         }
+        // Idle-time maintenance: a bounded piece of any migration left
+        // running by the last write.
+        batch.step_migration(BATCH_STEP);
+        sessions.step_migrations(BATCH_STEP);
 
         if now >= next_look {
             for map in registry.maps() {
