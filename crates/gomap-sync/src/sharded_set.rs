@@ -1,9 +1,9 @@
 //! [`ShardedSet`]: a concurrent set, a [`ShardedMap`] of `T → ()`.
 //!
 //! Every method takes the same locks as its map twin: one shard's lock for
-//! a key's operation, every shard's lock at once for [`clear`]
-//! (ShardedSet::clear) and [`iter`](ShardedSet::iter), one shard at a time
-//! for [`retain`](ShardedSet::retain).
+//! a key's operation, every shard's lock at once for
+//! [`clear`](ShardedSet::clear) and [`iter`](ShardedSet::iter), one shard at
+//! a time for [`retain`](ShardedSet::retain).
 
 use std::borrow::Borrow;
 use std::fmt;
