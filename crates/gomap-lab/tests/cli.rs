@@ -3,6 +3,8 @@
 
 use std::process::{Command, Output};
 
+mod common;
+
 fn lab(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_gomap-lab"))
         .args(args)
@@ -400,11 +402,7 @@ fn leak_string_cache_reports_what_the_allocator_counts() {
 
 #[test]
 fn serve_answers_metrics_and_stops_after_its_duration() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::free_port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_gomap-lab"))
         .args(["serve", "--port", &port.to_string(), "--duration", "4"])
         .stdout(std::process::Stdio::null())

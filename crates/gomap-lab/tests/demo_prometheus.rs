@@ -13,6 +13,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+use common::free_port;
+
 const LEAKY: &str = "request-contexts (leaks)";
 const STEADY: &str = "sessions";
 /// The alerts that must fire for the leaky map.
@@ -20,14 +23,6 @@ const MUST_FIRE: [&str; 2] = ["GomapMapRed", "GomapMapSuspectedLeak"];
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// The children and the scratch directory of one run: killed, reaped and

@@ -9,13 +9,8 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+mod common;
+use common::free_port;
 
 /// One plain `GET /metrics`, read to the end: the status line.
 fn scrape(port: u16) -> std::io::Result<String> {
@@ -124,12 +119,7 @@ fn assert_says_what_it_serves_and_what_happened(out: &str, port: u16, config: &s
 #[test]
 fn serve_prints_what_it_serves_and_a_summary_when_its_duration_is_up() {
     let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gomap-lab"))
-        .args(["serve", "--port", &port.to_string(), "--duration", "2"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = common::spawn_serve(port, &["--duration", "2"]);
     let status = wait_at_most(&mut child, 60);
     let out = read_all(child.stdout.take());
     let err = read_all(child.stderr.take());
@@ -142,12 +132,7 @@ fn serve_prints_what_it_serves_and_a_summary_when_its_duration_is_up() {
 #[test]
 fn serve_stops_on_sigterm_with_its_summary_and_exit_status_0() {
     let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gomap-lab"))
-        .args(["serve", "--demo-fast", "--port", &port.to_string()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = common::spawn_serve(port, &["--demo-fast"]);
     let deadline = Instant::now() + Duration::from_secs(60);
     while scrape(port).is_err() {
         if Instant::now() > deadline {
@@ -175,12 +160,7 @@ fn serve_stops_on_sigterm_with_its_summary_and_exit_status_0() {
 #[test]
 fn serve_with_its_stdout_closed_does_not_panic() {
     let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gomap-lab"))
-        .args(["serve", "--port", &port.to_string(), "--duration", "2"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = common::spawn_serve(port, &["--duration", "2"]);
     // Like `serve | head -c 10`: the reader goes away at once.
     drop(child.stdout.take());
     let status = wait_at_most(&mut child, 60);
