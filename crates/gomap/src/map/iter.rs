@@ -19,6 +19,12 @@ macro_rules! wrapper {
                 self.inner.next().map($map)
             }
 
+            #[inline]
+            fn fold<B, F: FnMut(B, $item) -> B>(self, init: B, mut f: F) -> B {
+                let map = $map;
+                self.inner.fold(init, move |acc, item| f(acc, map(item)))
+            }
+
             fn size_hint(&self) -> (usize, Option<usize>) {
                 self.inner.size_hint()
             }

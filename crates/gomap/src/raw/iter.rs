@@ -122,6 +122,57 @@ impl<K, V> RawSlots<K, V> {
         }
     }
 
+    /// Every slot not yet handed out, folded into `init` in the order
+    /// `next_slot` would give them: the same walk without its per-slot
+    /// bookkeeping (no count of what remains, no return to the loop after
+    /// each slot), for `fold` and everything built on it (`sum`,
+    /// `for_each`, `extend`, …). The table must be live and unchanged since
+    /// `new`.
+    #[inline]
+    pub(super) fn fold_slots<B>(self, init: B, mut f: impl FnMut(B, Bucket, usize) -> B) -> B {
+        let offset = self.offset;
+        // A chain from `bucket` on, whose first bucket's full slots not yet
+        // handed out are `pending`.
+        let mut chain = |mut acc: B, mut bucket: Bucket, mut pending: BitMask, mut ends: bool| loop {
+            for rotated in pending {
+                acc = f(acc, bucket, (rotated + offset) % super::BUCKET_SLOTS);
+            }
+            if ends {
+                return acc;
+            }
+            // SAFETY: the table is live (caller), and so is this chain.
+            unsafe {
+                match bucket.overflow::<K, V>() {
+                    Some(next) => bucket = next,
+                    None => return acc,
+                }
+                let group = bucket.tophash();
+                ends = group.has_empty_rest();
+                pending = group.match_full().rotate(offset);
+            }
+        };
+        let mut acc = chain(init, self.bucket, self.pending, self.chain_ends);
+        for walk in &self.walks[self.walk..] {
+            let mask = walk.array.mask();
+            for i in walk.next..walk.end {
+                let index = i & mask;
+                if walk.old && walk.array.is_evacuated(index) {
+                    continue;
+                }
+                let head = walk.array.head::<K, V>(index);
+                // SAFETY: a primary bucket of a live array, not evacuated.
+                let group = unsafe { head.tophash() };
+                acc = chain(
+                    acc,
+                    head,
+                    group.match_full().rotate(offset),
+                    group.has_empty_rest(),
+                );
+            }
+        }
+        acc
+    }
+
     /// Move to the next bucket: along the chain, else the next primary
     /// bucket of the walk. False at the end. A bucket with an `EMPTY_REST`
     /// slot has nothing after it in its chain, so its link is not read.
@@ -220,6 +271,15 @@ impl<'a, K, V> Iterator for RawIter<'a, K, V> {
         unsafe { Some((&*bucket.key::<K, V>(slot), &*bucket.value::<K, V>(slot))) }
     }
 
+    #[inline]
+    fn fold<B, F: FnMut(B, Self::Item) -> B>(self, init: B, mut f: F) -> B {
+        self.slots.fold_slots(init, |acc, bucket, slot| {
+            // SAFETY: a full slot of the table borrowed shared for 'a.
+            let item = unsafe { (&*bucket.key::<K, V>(slot), &*bucket.value::<K, V>(slot)) };
+            f(acc, item)
+        })
+    }
+
     fn size_hint(&self) -> (usize, Option<usize>) {
         (self.slots.len(), Some(self.slots.len()))
     }
@@ -266,6 +326,16 @@ impl<'a, K, V> Iterator for RawIterMut<'a, K, V> {
         // SAFETY: a full slot of the table borrowed mutably for 'a; each
         // slot is handed out once, so the `&mut V`s never alias.
         unsafe { Some((&*bucket.key::<K, V>(slot), &mut *bucket.value::<K, V>(slot))) }
+    }
+
+    #[inline]
+    fn fold<B, F: FnMut(B, Self::Item) -> B>(self, init: B, mut f: F) -> B {
+        self.slots.fold_slots(init, |acc, bucket, slot| {
+            // SAFETY: a full slot of the table borrowed mutably for 'a; each
+            // slot is handed out once, so the `&mut V`s never alias.
+            let item = unsafe { (&*bucket.key::<K, V>(slot), &mut *bucket.value::<K, V>(slot)) };
+            f(acc, item)
+        })
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {

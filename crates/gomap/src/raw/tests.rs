@@ -185,3 +185,40 @@ fn capacity_follows_go_over_load_factor() {
     assert_eq!(log2_for(6657).unwrap(), 11);
     assert!(log2_for(usize::MAX).is_err());
 }
+
+/// `fold` visits exactly what `next` would: from the start and from the
+/// middle of a walk, with and without a migration running (and overflow
+/// chains, from colliding low hash bits).
+#[test]
+fn fold_matches_next() {
+    let hasher = |k: &u64| k.wrapping_mul(0x9e37_79b9_7f4a_7c15) << 4;
+    let mut table = RawTable::<u64, u64, Global>::new_in(Global);
+    let mut migrating_seen = false;
+    for key in 0..KEYS / 4 {
+        if let RawEntry::Vacant(v) = table.entry(hasher(&key), |k| *k == key, hasher) {
+            v.insert(key, key * 3, hasher);
+        }
+        if key % 97 != 0 && (table.migration.is_none() || key % 7 != 0) {
+            continue;
+        }
+        migrating_seen |= table.migration.is_some();
+        let by_next: Vec<(u64, u64)> = table.iter().map(|(k, v)| (*k, *v)).collect();
+        let mut by_fold = Vec::new();
+        table.iter().fold((), |(), (k, v)| by_fold.push((*k, *v)));
+        let mut sorted = by_next.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), table.len());
+        for skip in [0, 1, 7, by_next.len() / 2] {
+            let mut iter = table.iter();
+            let mut seen: Vec<(u64, u64)> =
+                iter.by_ref().take(skip).map(|(k, v)| (*k, *v)).collect();
+            iter.fold((), |(), (k, v)| seen.push((*k, *v)));
+            seen.sort_unstable();
+            assert_eq!(seen, sorted);
+        }
+        by_fold.sort_unstable();
+        assert_eq!(by_fold, sorted);
+    }
+    assert!(migrating_seen);
+}
