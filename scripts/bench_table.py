@@ -18,8 +18,8 @@ for dirpath, _, files in os.walk(root):
     if not os.path.exists(bench):
         continue
     meta = json.load(open(bench))
-    if meta.get("value_str") is None:
-        continue  # not the ops grid (e.g. gomap-govern's overhead bench)
+    if meta.get("value_str") is None or "/" not in meta["group_id"]:
+        continue  # not the ops grid (gomap-govern's overhead or export bench)
     est = json.load(open(os.path.join(dirpath, "estimates.json")))
     thr = meta.get("throughput") or {}
     per = thr.get("Elements") or thr.get("Bytes") or 1
