@@ -763,19 +763,10 @@ fn string_cache(n: usize) -> CaseResult {
         }
     }
     bar.finish_and_clear();
-    let crossed = |level: &str| {
-        flags
-            .iter()
-            .find(|f| f.map.ends_with("(leaky)") && f.what.contains(&format!("→ {level} ")))
-            .map_or_else(|| "never".to_string(), |f| f.tick.to_string())
-    };
-    let suspected = flags
-        .iter()
-        .find(|f| f.map.ends_with("(leaky)") && f.what.starts_with("suspected_leak"))
-        .map_or_else(|| "never".to_string(), |f| f.tick.to_string());
-    let fixed_left_green = flags
-        .iter()
-        .any(|f| f.map.ends_with("(fixed)") && f.what.starts_with("level"));
+    let minute = |m: Option<u64>| m.map_or_else(|| "never".to_string(), |m| m.to_string());
+    let crossed = |level: &str| minute(first_flag(&flags, "(leaky)", &format!("→ {level} ")));
+    let suspected = minute(first_flag(&flags, "(leaky)", "suspected_leak"));
+    let fixed_left_green = first_flag(&flags, "(fixed)", "level").is_some();
     let [y, o, r] = STRING_CACHE_CROSSINGS;
     let summary = format!(
         "after {TICKS} simulated minutes of {per_tick} requests each ({} entries of {}–{} B per request): \

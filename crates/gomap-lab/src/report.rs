@@ -127,13 +127,12 @@ fn marks(flags: &[Flag], map: &str) -> Vec<Mark> {
 }
 
 fn leak_figure(case: &CaseResult, claims: &[Claim]) -> Figure {
-    let id = |c: Case| match c {
+    let (name, claim, flagged) = match case.case {
         Case::HttpContext => ("leak-http-context", "case-request-context", "(leaky)"),
         Case::PeriodicBurst => ("leak-periodic-burst", "case-periodic-burst", "governed)"),
         Case::RwlockClear => ("leak-rwlock-clear", "case-half-clear", ""),
         Case::StringCache | Case::All => ("leak-string-cache", "case-string-cache", "(leaky)"),
     };
-    let (name, claim, flagged) = id(case.case);
     if case.case == Case::RwlockClear {
         let share = |half: usize, of: usize| {
             if of == 0 {
