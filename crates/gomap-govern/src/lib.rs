@@ -66,6 +66,7 @@
 
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod builder;
 mod cell;
@@ -95,3 +96,9 @@ pub use level::{Level, Measure, Watermarks};
 pub use registry::{Health, OrangeHook, Registry, TotalHook, Totals};
 pub use sampler::{Sampler, SamplerState};
 pub use sharded::{GovernedSharded, ReadOnly};
+
+/// The crate README's examples, compiled and run as doctests so they stay
+/// true.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -21,6 +21,7 @@
 
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(feature = "serde")]
 mod serde;
@@ -32,3 +33,9 @@ pub mod sync_map;
 pub use sharded::ShardedMap;
 pub use sharded_set::ShardedSet;
 pub use sync_map::{SyncMap, SyncMapStats};
+
+/// The crate README's examples, compiled and run as doctests so they stay
+/// true.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

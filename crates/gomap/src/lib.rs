@@ -70,6 +70,7 @@
 
 #![warn(missing_docs)]
 #![deny(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(feature = "get-size2")]
 mod get_size;
@@ -231,7 +232,8 @@ impl fmt::Display for TryReserveError {
 
 impl std::error::Error for TryReserveError {}
 
-/// README.md's examples, compiled and run as doctests so they stay true.
-#[doc = include_str!("../../../README.md")]
+/// The crate README's examples, compiled and run as doctests so they stay
+/// true.
+#[doc = include_str!("../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;

@@ -158,7 +158,10 @@ pub(super) struct BucketArray {
 
 impl BucketArray {
     pub(super) const fn unallocated() -> Self {
-        let words = NonNull::from_ref(&UNALLOCATED.0).cast::<u64>();
+        // SAFETY: a reference is never null. (`NonNull::from_ref` says the
+        // same without `unsafe`, but is const only from Rust 1.89.)
+        let words = unsafe { NonNull::new_unchecked(ptr::addr_of!(UNALLOCATED.0).cast_mut()) }
+            .cast::<u64>();
         BucketArray {
             blocks: [
                 Block {
