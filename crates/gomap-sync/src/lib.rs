@@ -25,7 +25,7 @@
 #[cfg(feature = "serde")]
 mod serde;
 pub mod sharded;
-mod sharded_set;
+pub mod sharded_set;
 mod sync;
 pub mod sync_map;
 

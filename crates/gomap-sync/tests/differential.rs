@@ -44,7 +44,9 @@ fn op() -> impl Strategy<Value = Op> {
 fn check_sharded(map: &ShardedMap<u16, u32>, model: &StdMap<u16, u32>) {
     assert_eq!(map.len(), model.len());
     assert_eq!(map.is_empty(), model.is_empty());
-    let got: StdMap<u16, u32> = map.iter().collect();
+    let got: StdMap<u16, u32> = map.iter().map(|r| (*r.key(), *r.value())).collect();
+    let at_once: StdMap<u16, u32> = map.read_all().iter().map(|(k, v)| (*k, *v)).collect();
+    assert_eq!(&at_once, model);
     assert_eq!(&got, model);
     let stats = map.mem_stats();
     assert_eq!(stats.len, model.len());
