@@ -24,7 +24,7 @@
 //!   `alter`, `view`, …): the locks are not reentrant, and a waiting writer
 //!   blocks new readers (parking_lot's fair `RwLock`). dashmap has the same
 //!   rule.
-//! - Every write goes through an [`Observed`] guard, so the observer sees
+//! - Every write goes through an `Observed` guard, so the observer sees
 //!   each written shard under its lock, also when user code panics.
 
 use std::borrow::Borrow;
@@ -39,7 +39,7 @@ use crate::sync::{ReadGuard, RwLock, WriteGuard};
 
 mod entry;
 #[cfg(not(loom))]
-mod iter;
+pub(crate) mod iter;
 pub mod mapref;
 mod read_only;
 
@@ -52,7 +52,7 @@ pub use mapref::{Ref, RefMulti};
 pub use mapref::{RefMut, TryResult};
 pub use read_only::ReadOnlyView;
 
-mod iter_mut;
+pub(crate) mod iter_mut;
 
 /// Shards at most: 2^16. More shards than this buys nothing but memory.
 pub const MAX_SHARDS: usize = 1 << 16;
@@ -60,7 +60,7 @@ pub const MAX_SHARDS: usize = 1 << 16;
 /// One shard on its own cache lines, so two threads writing neighbouring
 /// shards' lock words do not share a line.
 #[repr(align(128))]
-struct Shard<K, V, S>(RwLock<HashMap<K, V, S>>);
+pub(crate) struct Shard<K, V, S>(pub(crate) RwLock<HashMap<K, V, S>>);
 
 /// A concurrent hash map: `gomap::HashMap` shards, each behind a
 /// parking_lot `RwLock`.
@@ -97,7 +97,7 @@ struct Shard<K, V, S>(RwLock<HashMap<K, V, S>>);
 /// assert_eq!(hits.get_cloned("/index"), Some(2000));
 /// ```
 pub struct ShardedMap<K, V, S = DefaultHashBuilder> {
-    shards: Box<[Shard<K, V, S>]>,
+    pub(crate) shards: Box<[Shard<K, V, S>]>,
     /// `hash >> shift & mask` is the shard of a hash.
     shift: u32,
     mask: usize,

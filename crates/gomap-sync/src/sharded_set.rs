@@ -39,7 +39,7 @@ use crate::ShardedMap;
 /// assert!(seen.contains(&17));
 /// ```
 pub struct ShardedSet<T, S = DefaultHashBuilder> {
-    map: ShardedMap<T, (), S>,
+    pub(crate) map: ShardedMap<T, (), S>,
 }
 
 impl<T> ShardedSet<T, DefaultHashBuilder> {

@@ -38,7 +38,7 @@ impl<'a, K, V, S> Iter<'a, K, V, S> {
 /// under one guard; each item then holds its own two reader's counts
 /// (see [`mapref`](super::mapref)), taken with `read_recursive` so that a
 /// writer queued meanwhile cannot make them wait on the guard held here.
-pub(super) fn shard_items<'a, K: Eq + Hash, V, S: BuildHasher>(
+pub(crate) fn shard_items<'a, K: Eq + Hash, V, S: BuildHasher>(
     lock: &'a RwLock<HashMap<K, V, S>>,
 ) -> Vec<RefMulti<'a, K, V>> {
     let base = lock.read();

@@ -9,15 +9,15 @@
 //! out. The shard's lock is released — and the observer told about it —
 //! once the iterator has left the shard and its last item is dropped.
 
-use std::cell::RefCell;
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
 use std::ops::{Deref, DerefMut};
-use std::rc::Rc;
+use std::sync::Arc;
 
 use gomap::{DefaultHashBuilder, ShrinkPolicy};
 
 use super::{Observed, ShardedMap};
+use crate::sync::Mutex;
 
 /// One shard with its pairs lent out: its write guard, and the shrink
 /// policy to restore when the last pair is back.
@@ -33,7 +33,10 @@ impl<K, V, S> Drop for Lending<'_, K, V, S> {
     }
 }
 
-type Shared<'a, K, V, S> = Rc<RefCell<Lending<'a, K, V, S>>>;
+/// The shard, shared by its items (which, under the `rayon` feature, may
+/// be dropped on other threads: hence `Arc` and a mutex, locked only to put
+/// a pair back).
+type Shared<'a, K, V, S> = Arc<Mutex<Lending<'a, K, V, S>>>;
 
 /// A pair handed out by [`ShardedMap::iter_mut`](super::ShardedMap::iter_mut),
 /// under its shard's write lock; it derefs (mutably) to the value. The
@@ -88,7 +91,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> RefMutMulti<'_, K, V, S> {
 impl<K: Eq + Hash, V, S: BuildHasher> Drop for RefMutMulti<'_, K, V, S> {
     fn drop(&mut self) {
         if let Some((key, value)) = self.pair.take() {
-            self.shard.borrow_mut().shard.insert(key, value);
+            self.shard.lock().shard.insert(key, value);
         }
     }
 }
@@ -117,6 +120,51 @@ impl<K: Eq + Hash + fmt::Debug, V: fmt::Debug, S: BuildHasher> fmt::Debug
     }
 }
 
+/// One shard's pairs, drained out under its write lock and handed out as
+/// items; those not handed out are put back when this is dropped.
+pub(crate) struct ShardLender<'a, K: Eq + Hash, V, S: BuildHasher> {
+    shard: Shared<'a, K, V, S>,
+    rest: std::vec::IntoIter<(K, V)>,
+}
+
+/// Takes shard `index`'s write lock and drains its pairs out, to be lent.
+pub(crate) fn lend_shard<K: Eq + Hash, V, S: BuildHasher>(
+    map: &ShardedMap<K, V, S>,
+    index: usize,
+) -> ShardLender<'_, K, V, S> {
+    let mut shard = map.write_shard(index);
+    // Draining would arm a shrink that the pairs' return would then
+    // fight; pause it until every pair is back.
+    let policy = shard.shrink_policy();
+    shard.set_shrink_policy(ShrinkPolicy::Never);
+    let pairs: Vec<(K, V)> = shard.drain().collect();
+    ShardLender {
+        shard: Arc::new(Mutex::new(Lending { shard, policy })),
+        rest: pairs.into_iter(),
+    }
+}
+
+impl<'a, K: Eq + Hash, V, S: BuildHasher> Iterator for ShardLender<'a, K, V, S> {
+    type Item = RefMutMulti<'a, K, V, S>;
+
+    fn next(&mut self) -> Option<RefMutMulti<'a, K, V, S>> {
+        let pair = self.rest.next()?;
+        Some(RefMutMulti {
+            shard: self.shard.clone(),
+            pair: Some(pair),
+        })
+    }
+}
+
+impl<K: Eq + Hash, V, S: BuildHasher> Drop for ShardLender<'_, K, V, S> {
+    fn drop(&mut self) {
+        let mut lending = self.shard.lock();
+        for (key, value) in self.rest.by_ref() {
+            lending.shard.insert(key, value);
+        }
+    }
+}
+
 /// The iterator of [`ShardedMap::iter_mut`](super::ShardedMap::iter_mut).
 ///
 /// It write-locks one shard at a time, in shard order, and keeps that lock
@@ -126,8 +174,8 @@ impl<K: Eq + Hash + fmt::Debug, V: fmt::Debug, S: BuildHasher> fmt::Debug
 pub struct IterMut<'a, K: Eq + Hash, V, S: BuildHasher = DefaultHashBuilder> {
     map: &'a ShardedMap<K, V, S>,
     next_shard: usize,
-    /// The shard the iterator is on, and its pairs not handed out yet.
-    current: Option<(Shared<'a, K, V, S>, std::vec::IntoIter<(K, V)>)>,
+    /// The shard the iterator is on.
+    current: Option<ShardLender<'a, K, V, S>>,
 }
 
 impl<'a, K: Eq + Hash, V, S: BuildHasher> IterMut<'a, K, V, S> {
@@ -138,17 +186,6 @@ impl<'a, K: Eq + Hash, V, S: BuildHasher> IterMut<'a, K, V, S> {
             current: None,
         }
     }
-
-    /// Puts back the pairs of the current shard not handed out, and lets
-    /// go of the shard (its lock goes once its items are dropped too).
-    fn leave_shard(&mut self) {
-        if let Some((shard, rest)) = self.current.take() {
-            let mut lending = shard.borrow_mut();
-            for (key, value) in rest {
-                lending.shard.insert(key, value);
-            }
-        }
-    }
 }
 
 impl<'a, K: Eq + Hash, V, S: BuildHasher> Iterator for IterMut<'a, K, V, S> {
@@ -156,33 +193,16 @@ impl<'a, K: Eq + Hash, V, S: BuildHasher> Iterator for IterMut<'a, K, V, S> {
 
     fn next(&mut self) -> Option<RefMutMulti<'a, K, V, S>> {
         loop {
-            if let Some((shard, rest)) = &mut self.current {
-                if let Some(pair) = rest.next() {
-                    return Some(RefMutMulti {
-                        shard: shard.clone(),
-                        pair: Some(pair),
-                    });
-                }
+            if let Some(item) = self.current.as_mut().and_then(Iterator::next) {
+                return Some(item);
             }
-            self.leave_shard();
+            // Leave the shard: its lock goes once its items are dropped.
+            self.current = None;
             if self.next_shard == self.map.shards.len() {
                 return None;
             }
-            let mut shard = self.map.write_shard(self.next_shard);
+            self.current = Some(lend_shard(self.map, self.next_shard));
             self.next_shard += 1;
-            // Draining would arm a shrink that the pairs' return would
-            // then fight; pause it until every pair is back.
-            let policy = shard.shrink_policy();
-            shard.set_shrink_policy(ShrinkPolicy::Never);
-            let pairs: Vec<(K, V)> = shard.drain().collect();
-            let lending = Rc::new(RefCell::new(Lending { shard, policy }));
-            self.current = Some((lending, pairs.into_iter()));
         }
-    }
-}
-
-impl<K: Eq + Hash, V, S: BuildHasher> Drop for IterMut<'_, K, V, S> {
-    fn drop(&mut self) {
-        self.leave_shard();
     }
 }
