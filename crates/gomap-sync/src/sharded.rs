@@ -68,17 +68,49 @@ pub(crate) struct Shard<K, V, S>(pub(crate) RwLock<HashMap<K, V, S>>);
 /// Every shard gives memory back as it empties (`ShrinkPolicy::Auto`) and
 /// reports its bytes; [`mem_stats`](Self::mem_stats) sums them.
 /// [`clear`](Self::clear) and [`take`](Self::take) hold every shard's write
-/// lock at once, so a reader — [`iter`](Self::iter), [`read_all`](Self::read_all)
-/// — sees all of the map or none of it, never half (readers iterating
-/// while another thread clears shard by shard see a mix).
+/// lock at once, so a reader of the whole map at one instant —
+/// [`read_all`](Self::read_all), `Debug`, `Clone`, serde — sees all of it
+/// or none of it, never half. ([`iter`](Self::iter) is dashmap's: one shard
+/// at a time, so it may see some shards before a clear and others after.)
 ///
-/// # Lock order
+/// Its API is dashmap 6's where dashmap has the item ([`get`](Self::get)
+/// and [`get_mut`](Self::get_mut) with keys, [`entry`](Self::entry),
+/// [`try_get`](Self::try_get), [`alter`](Self::alter),
+/// [`remove_if`](Self::remove_if), [`iter`](Self::iter),
+/// [`iter_mut`](Self::iter_mut), [`into_read_only`](Self::into_read_only),
+/// and rayon's traits under the `rayon` feature), written without `unsafe`
+/// (see [`mapref`] for what that costs).
+///
+/// # Locks
+///
+/// | method | locks | held until |
+/// |---|---|---|
+/// | `insert`, `remove`, `remove_entry`, `remove_if`, `remove_if_mut`, `alter`, `update` | the key's shard, write | it returns |
+/// | `get_cloned`, `contains_key`, `view` | the key's shard, read | it returns |
+/// | `get`, `try_get` ([`Ref`]) | the key's shard, read | the `Ref` is dropped |
+/// | `get_mut`, `try_get_mut` ([`RefMut`]), `entry`, `try_entry` ([`Entry`]) | the key's shard, write | the guard (or the `RefMut` an entry became) is dropped |
+/// | `iter` ([`RefMulti`]) | one shard at a time, read | the iterator leaves the shard and its items are dropped |
+/// | `iter_mut` ([`RefMutMulti`]) | one shard at a time, write | the iterator leaves the shard and its items are dropped |
+/// | `len`, `is_empty`, `capacity`, `retain`, `alter_all`, `reserve`, `try_reserve`, `shrink_to_fit`, `set_shrink_policy`, `track_owned_bytes` | each shard in turn (read for the first three) | the shard is done |
+/// | `step_migrations` | each shard whose write lock is free now (never waits) | the shard is done |
+/// | `read_all` ([`ReadAll`]) | every shard, read, at once | the view is dropped |
+/// | `clear`, `reset`, `take`, `take_shards` | every shard, write, at once | it returns |
+/// | `mem_stats`, `shard_stats`, `Debug`, `Clone`, serde | every shard, read, at once | it returns |
+///
+/// # Lock order and deadlocks
 ///
 /// Single-key operations hold one shard lock. Whole-map operations take every
 /// shard's lock in ascending shard order and then release them, so no two
-/// operations can deadlock. Do not call the map from a thread that holds one
-/// of its guards, or from the closures of [`update`](Self::update) and
-/// [`retain`](Self::retain): the locks are not reentrant.
+/// operations can deadlock. The locks are not reentrant: a thread that
+/// holds a guard of the map (`Ref`, `RefMut`, an entry, an item of `iter`
+/// or `iter_mut`, `ReadAll`) and calls a method that writes to the same
+/// map — or, from inside the closures of `update`, `retain`, `alter`,
+/// `view`, … — can deadlock, as with dashmap. Worse than dashmap, the
+/// all-shards operations hold several locks while waiting for the next: a
+/// thread that holds any guard of the map must not call one of them, nor
+/// take a second guard, while another thread may be running one (a read
+/// guard is not safe either: a writer waiting for it blocks other readers).
+/// [`try_get`](Self::try_get) and its kin never wait.
 ///
 /// ```
 /// use gomap_sync::ShardedMap;
@@ -260,7 +292,8 @@ impl<K, V, S> ShardedMap<K, V, S> {
         &self.hasher
     }
 
-    /// Entries, summed shard by shard. Concurrent writes may land in shards
+    /// Entries, summed shard by shard (each shard's read lock in turn, held
+    /// while it is counted). Concurrent writes may land in shards
     /// already counted or not yet counted; [`read_all`](Self::read_all)
     /// gives an exact count at one instant.
     pub fn len(&self) -> usize {
@@ -354,7 +387,7 @@ impl<K, V, S> ShardedMap<K, V, S> {
             .collect()
     }
 
-    /// Sets every shard's shrink policy.
+    /// Sets every shard's shrink policy (each shard's write lock in turn).
     pub fn set_shrink_policy(&self, policy: ShrinkPolicy) {
         for shard in self.shards.iter() {
             shard.0.write().set_shrink_policy(policy);
@@ -389,7 +422,7 @@ impl<K, V, S> ShardedMap<K, V, S> {
         }
     }
 
-    /// Consumes the map, returning its shards.
+    /// Consumes the map, returning its shards (no lock: the map is owned).
     pub fn into_shards(self) -> Vec<HashMap<K, V, S>> {
         self.shards
             .into_vec()
@@ -454,12 +487,15 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
         f(&mut self.write_shard(self.index_of(key)))
     }
 
-    /// Inserts a pair; returns the old value of the key, if any.
+    /// Inserts a pair; returns the old value of the key, if any. Holds the
+    /// key's shard's write lock while it inserts.
     pub fn insert(&self, key: K, value: V) -> Option<V> {
         self.write_shard(self.index_of(&key)).insert(key, value)
     }
 
-    /// Removes a key; returns its value, if it was there.
+    /// Removes a key; returns its value, if it was there. Holds the key's
+    /// shard's write lock while it removes (dashmap's `remove` returns the
+    /// pair: that is [`remove_entry`](Self::remove_entry) here).
     pub fn remove<Q>(&self, key: &Q) -> Option<V>
     where
         K: Borrow<Q>,
@@ -468,7 +504,8 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
         self.write(key, |shard| shard.remove(key))
     }
 
-    /// Removes a key; returns the stored key and its value, if it was there.
+    /// Removes a key; returns the stored key and its value, if it was there
+    /// (the key's shard's write lock held while it removes).
     pub fn remove_entry<Q>(&self, key: &Q) -> Option<(K, V)>
     where
         K: Borrow<Q>,
@@ -477,7 +514,8 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
         self.write(key, |shard| shard.remove_entry(key))
     }
 
-    /// Whether the key is in the map.
+    /// Whether the key is in the map (the key's shard's read lock held
+    /// while it looks).
     pub fn contains_key<Q>(&self, key: &Q) -> bool
     where
         K: Borrow<Q>,
@@ -843,9 +881,8 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
         Q: Hash + Eq + ?Sized,
     {
         let lock = self.shard_of(key);
-        let shard = lock.read();
-        let (stored, _) = shard.get_key_value(key)?;
-        Some(Ref(iter::read_pair(lock, stored)))
+        let first = lock.read();
+        Some(Ref(iter::read_pair_from(lock, first, key)?))
     }
 
     /// [`get`](Self::get) without waiting: [`TryResult::Locked`] if the
@@ -869,11 +906,11 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
         Q: Hash + Eq + ?Sized,
     {
         let lock = self.shard_of(key);
-        let Some(shard) = lock.try_read() else {
+        let Some(first) = lock.try_read() else {
             return TryResult::Locked;
         };
-        match shard.get_key_value(key) {
-            Some((stored, _)) => TryResult::Present(Ref(iter::read_pair(lock, stored))),
+        match iter::read_pair_from(lock, first, key) {
+            Some(pair) => TryResult::Present(Ref(pair)),
             None => TryResult::Absent,
         }
     }

@@ -1,6 +1,7 @@
 //! [`ShardedMap::iter`](super::ShardedMap::iter): every pair, shard by
 //! shard, each handed out behind its shard's read lock.
 
+use std::borrow::Borrow;
 use std::hash::{BuildHasher, Hash};
 
 use gomap::{DefaultHashBuilder, HashMap};
@@ -49,7 +50,7 @@ pub(crate) fn shard_items<'a, K: Eq + Hash, V, S: BuildHasher>(
 
 /// `key`'s pair (which is in the shard: the caller holds a read lock)
 /// behind two recursive read guards.
-pub(super) fn read_pair<'a, K: Eq + Hash, V, S: BuildHasher>(
+fn read_pair<'a, K: Eq + Hash, V, S: BuildHasher>(
     lock: &'a RwLock<HashMap<K, V, S>>,
     key: &K,
 ) -> ReadPair<'a, K, V> {
@@ -60,6 +61,31 @@ pub(super) fn read_pair<'a, K: Eq + Hash, V, S: BuildHasher>(
         }),
         value: ReadGuard::map(lock.read_recursive(), |shard| shard.get(key).expect(HELD)),
     }
+}
+
+/// `key`'s pair behind `first` (a read guard of `lock`, which becomes the
+/// key's guard) and a recursive read guard for the value; `None` (and
+/// `first` released) if the key is absent.
+pub(super) fn read_pair_from<'a, K, V, S, Q>(
+    lock: &'a RwLock<HashMap<K, V, S>>,
+    first: ReadGuard<'a, HashMap<K, V, S>>,
+    key: &Q,
+) -> Option<ReadPair<'a, K, V>>
+where
+    K: Eq + Hash + Borrow<Q>,
+    S: BuildHasher,
+    Q: Hash + Eq + ?Sized,
+{
+    let key_guard =
+        ReadGuard::try_map(first, |shard| shard.get_key_value(key).map(|(k, _)| k)).ok()?;
+    // The key guard holds the lock: the pair stays.
+    let value = ReadGuard::map(lock.read_recursive(), |shard| {
+        shard.get(key).expect("the key's guard holds the shard")
+    });
+    Some(ReadPair {
+        key: key_guard,
+        value,
+    })
 }
 
 impl<'a, K: Eq + Hash, V, S: BuildHasher> Iterator for Iter<'a, K, V, S> {
