@@ -17,7 +17,7 @@
 //!
 //! Feature `rayon`: parallel iterators, `ParallelExtend` and
 //! `FromParallelIterator` for both sharded types, one shard per task
-//! (see [`rayon`](crate::rayon) when the feature is on).
+//! (the `rayon` module, when the feature is on).
 //!
 //! The concurrency protocols are model-checked with loom:
 //! `RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test --release

@@ -706,7 +706,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
                 policy,
                 rest: pairs.into_iter(),
             };
-            while let Some((k, v)) = refill.rest.next() {
+            for (k, v) in refill.rest.by_ref() {
                 let v = f(&k, v);
                 refill.shard.insert(k, v);
             }

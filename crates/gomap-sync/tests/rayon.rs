@@ -15,7 +15,9 @@ struct Opaque(u64);
 #[test]
 fn par_iter_visits_every_pair_once_without_clone() {
     let map: ShardedMap<u64, Opaque> = ShardedMap::with_shard_amount(16);
-    (0..5_000).for_each(|k| drop(map.insert(k, Opaque(k * 3))));
+    for k in 0..5_000 {
+        map.insert(k, Opaque(k * 3));
+    }
     let seen: Vec<(u64, u64)> = map.par_iter().map(|r| (*r.key(), r.value().0)).collect();
     assert_eq!(seen.len(), 5_000);
     let seen: BTreeMap<u64, u64> = seen.into_iter().collect();
@@ -33,7 +35,9 @@ fn par_iter_mut_edits_every_value_and_is_observed() {
     let map = map.with_observer(move |i, shard| {
         record.lock().unwrap()[i] = shard.values().map(Vec::len).sum::<usize>();
     });
-    (0..2_000).for_each(|k| drop(map.insert(k, Vec::new())));
+    for k in 0..2_000 {
+        map.insert(k, Vec::new());
+    }
     map.par_iter_mut().for_each(|mut r| {
         let k = *r.key();
         r.value_mut().resize((k % 7) as usize, 0);

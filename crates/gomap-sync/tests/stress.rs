@@ -63,7 +63,7 @@ fn sharded_counters_lose_no_update() {
                     // entry API: both hold the shard's lock for the whole
                     // read-modify-write.
                     let key = next() % 64;
-                    if key % 2 == 0 {
+                    if key.is_multiple_of(2) {
                         map.update(key, |e| *e.or_insert(0) += 1);
                     } else {
                         *map.entry(key).or_insert(0) += 1;
