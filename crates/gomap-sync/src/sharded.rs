@@ -6,12 +6,17 @@
 //! - A key lives in exactly one shard, picked by the `log2(shards)` bits of
 //!   its hash just below the top byte (bits `56 - log2(shards)..56`): clear
 //!   of the top byte, which the shard map uses for its tophash, and of the
-//!   low bits, which pick its bucket.
+//!   low bits, which pick its bucket. A write reference (`RefMut`, an
+//!   occupied entry, an `iter_mut` item) may hold its pair *out* of the
+//!   shard, but only under the shard's write lock, and puts it back before
+//!   the lock is released: whoever can look sees every key in its shard.
 //! - **Lock order.** An operation holds either one shard lock, or all of
 //!   them, taken in ascending shard index and released after the last one is
 //!   taken. Nothing holds one shard's lock while waiting for another except
-//!   the all-shards operations, which all wait in the same order: no two
-//!   operations of one map can deadlock each other.
+//!   the all-shards operations and an iterator whose earlier items are still
+//!   alive (`iter`, `iter_mut`: they move up the shards), which all wait in
+//!   ascending order: no two operations of one map can deadlock each other.
+//!   (A rayon task holds one shard; tasks never wait for each other's.)
 //! - The all-shards operations (`clear`, `take`, `take_shards`, `reset`,
 //!   `read_all`, `mem_stats`, `shard_stats`, `Clone`, `Debug`) see or
 //!   change the whole map at one instant: a writer holding every write lock
