@@ -9,7 +9,12 @@
 //! [`par_iter`](ShardedMap::par_iter) holds its shard's read lock, an item
 //! of [`par_iter_mut`](ShardedMap::par_iter_mut) its shard's write lock,
 //! until dropped; calling the map from inside the closures of the same
-//! parallel iteration can deadlock. The feature turns on parking_lot's
+//! parallel iteration can deadlock. Use the items inside the parallel
+//! closures (`for_each`, `map`, `sum`, …): items collected past their task
+//! hold their shards' locks in no particular order, and then an
+//! all-shards operation on another thread (`clear`, `take`, `read_all`, …),
+//! which holds the shards below the one it waits for, can block the tasks
+//! still to run — a deadlock. The feature turns on parking_lot's
 //! `send_guard`, so an item (and the lock it holds) may be dropped on
 //! another thread than the one that took it.
 //!

@@ -16,7 +16,9 @@
 //!   the all-shards operations and an iterator whose earlier items are still
 //!   alive (`iter`, `iter_mut`: they move up the shards), which all wait in
 //!   ascending order: no two operations of one map can deadlock each other.
-//!   (A rayon task holds one shard; tasks never wait for each other's.)
+//!   Under the `rayon` feature, items of a parallel iterator that are kept
+//!   beyond their task (collected) hold their shards in no order: see the
+//!   `rayon` module.
 //! - The all-shards operations (`clear`, `take`, `take_shards`, `reset`,
 //!   `read_all`, `mem_stats`, `shard_stats`, `Clone`, `Debug`) see or
 //!   change the whole map at one instant: a writer holding every write lock
