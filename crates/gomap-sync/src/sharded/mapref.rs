@@ -17,8 +17,9 @@
 //!   **taken out** of the shard, and puts it back when it is released (also
 //!   while a panic unwinds). No one else can see the shard meanwhile, so no
 //!   one sees the pair missing. The cost is a removal and an insert instead
-//!   of a lookup, and the entry may take another slot of its chain (the
-//!   shard's iteration order may change). If putting it back panics (a
+//!   of a lookup; the entry may take another slot of its chain (the
+//!   shard's iteration order may change), and, as any removal may, the
+//!   removal may begin a shrink the shard was due. If putting it back panics (a
 //!   `Hash` or `Eq` that fails on a key it hashed before), the pair is
 //!   dropped — and if that happens while unwinding, the process aborts.
 
