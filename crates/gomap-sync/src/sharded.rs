@@ -563,9 +563,9 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     /// write lock until the entry — or the [`RefMut`] it turns into — is
     /// dropped; the observer is told about the shard then. An occupied
     /// entry lends its pair out of the shard (a removal and an insert; see
-    /// [`mapref`]): for a one-shot read-modify-write
-    /// [`update`](Self::update) costs one lookup. Calling the map from the
-    /// thread that holds the entry can deadlock, as with dashmap.
+    /// [`mapref`]); [`update`](Self::update) does a one-shot
+    /// read-modify-write for one lookup. Calling the map from the thread
+    /// that holds the entry can deadlock, as with dashmap.
     ///
     /// ```
     /// let map: gomap_sync::ShardedMap<&str, Vec<u32>> = gomap_sync::ShardedMap::new();
