@@ -26,8 +26,8 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
 use gomap::hash_map::Entry;
-use gomap::{DefaultHashBuilder, HashMap, MemStats, ShrinkPolicy};
-use gomap_sync::sharded::{ReadAll, Ref, RefMut};
+use gomap::{DefaultHashBuilder, HashMap, MemStats, ShrinkPolicy, TryReserveError};
+use gomap_sync::sharded::{self, IterMut, ReadAll, Ref, RefMut, TryResult};
 use gomap_sync::ShardedMap;
 
 use crate::builder::ShardedBuilder;
@@ -190,13 +190,9 @@ impl<K, V, S> ReadOnly<K, V, S> {
         self.map.read_all()
     }
 
-    /// The pairs at one instant, cloned (see [`ShardedMap::iter`]).
-    pub fn iter(&self) -> std::vec::IntoIter<(K, V)>
-    where
-        K: Clone,
-        V: Clone,
-    {
-        self.map.iter()
+    /// Entries the shards hold before any of them must grow, summed.
+    pub fn capacity(&self) -> usize {
+        self.map.capacity()
     }
 
     /// Memory of every shard, summed (see [`ShardedMap::mem_stats`]).
@@ -213,12 +209,38 @@ impl<K, V, S> ReadOnly<K, V, S> {
 impl<K: Eq + Hash, V, S: BuildHasher> ReadOnly<K, V, S> {
     /// The key's value behind its shard's read lock (see
     /// [`ShardedMap::get`], and its deadlock note).
-    pub fn get<Q>(&self, key: &Q) -> Option<Ref<'_, V>>
+    pub fn get<Q>(&self, key: &Q) -> Option<Ref<'_, K, V>>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
         self.map.get(key)
+    }
+
+    /// [`get`](Self::get) without waiting for a locked shard (see
+    /// [`ShardedMap::try_get`]).
+    pub fn try_get<Q>(&self, key: &Q) -> TryResult<Ref<'_, K, V>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.map.try_get(key)
+    }
+
+    /// `f` on the key's pair under its shard's read lock (see
+    /// [`ShardedMap::view`]).
+    pub fn view<Q, R>(&self, key: &Q, f: impl FnOnce(&K, &V) -> R) -> Option<R>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.map.view(key, f)
+    }
+
+    /// Every pair, one shard read-locked at a time, nothing copied (see
+    /// [`ShardedMap::iter`]).
+    pub fn iter(&self) -> sharded::Iter<'_, K, V, S> {
+        self.map.iter()
     }
 
     /// A clone of the key's value.
@@ -426,13 +448,114 @@ impl<K: Eq + Hash, V, S: BuildHasher> GovernedSharded<K, V, S> {
         old
     }
 
-    /// The key's value behind its shard's write lock (changing a value
-    /// moves no figure). See [`ShardedMap::get_mut`] for its deadlock note.
-    pub fn get_mut<Q: Hash + Eq + ?Sized>(&self, key: &Q) -> Option<RefMut<'_, V>>
+    /// The key's pair behind its shard's write lock (see
+    /// [`ShardedMap::get_mut`] and its deadlock note). The shard reports its
+    /// figures when the guard is dropped; a level change that causes is
+    /// reported at the next write or sample.
+    pub fn get_mut<Q: Hash + Eq + ?Sized>(&self, key: &Q) -> Option<RefMut<'_, K, V, S>>
     where
         K: Borrow<Q>,
     {
         self.view.map.get_mut(key)
+    }
+
+    /// The key's entry, under its shard's write lock (see
+    /// [`ShardedMap::entry`]); a vacant one always inserts (as
+    /// [`insert`](Self::insert) does: shed load with
+    /// [`try_entry`](Self::try_entry)). The shard reports its figures when
+    /// the entry (or the `RefMut` it became) is dropped; a level change that
+    /// causes is reported at the next write or sample.
+    pub fn entry(&self, key: K) -> sharded::Entry<'_, K, V, S> {
+        self.view.map.entry(key)
+    }
+
+    /// [`entry`](Self::entry), refused if the key is not in the map and the
+    /// map (or the registry total) is at red: checked under the shard's
+    /// write lock, so no other thread can insert the key in between. The
+    /// refusal hands the key back (its `value` is `()`) and is counted as a
+    /// refused insert.
+    ///
+    /// ```
+    /// let map: gomap_govern::GovernedSharded<u32, u32> = gomap_govern::GovernedSharded::new("m");
+    /// *map.try_entry(1).unwrap().or_insert(0) += 1;
+    /// assert_eq!(map.get_cloned(&1), Some(1));
+    /// ```
+    pub fn try_entry(&self, key: K) -> Result<sharded::Entry<'_, K, V, S>, Refused<K, ()>> {
+        let entry = self.view.map.entry(key);
+        if matches!(entry, sharded::Entry::Vacant(_)) && self.refusing() {
+            let key = entry.into_key();
+            return Err(Refused::count(&self.state.cell, key, ()));
+        }
+        Ok(entry)
+    }
+
+    /// Every pair under its shard's write lock, one shard at a time (see
+    /// [`ShardedMap::iter_mut`]); each shard reports its figures when its
+    /// lock is released, a level change reported at the next write or
+    /// sample.
+    pub fn iter_mut(&self) -> IterMut<'_, K, V, S> {
+        self.view.map.iter_mut()
+    }
+
+    /// Removes the key if `f` says so (see [`ShardedMap::remove_if`]).
+    pub fn remove_if<Q: Hash + Eq + ?Sized>(
+        &self,
+        key: &Q,
+        f: impl FnOnce(&K, &V) -> bool,
+    ) -> Option<(K, V)>
+    where
+        K: Borrow<Q>,
+    {
+        let removed = self.view.map.remove_if(key, f);
+        self.after_write();
+        removed
+    }
+
+    /// Removes the key if `f`, which may change the value, says so (see
+    /// [`ShardedMap::remove_if_mut`]).
+    pub fn remove_if_mut<Q: Hash + Eq + ?Sized>(
+        &self,
+        key: &Q,
+        f: impl FnOnce(&K, &mut V) -> bool,
+    ) -> Option<(K, V)>
+    where
+        K: Borrow<Q>,
+    {
+        let removed = self.view.map.remove_if_mut(key, f);
+        self.after_write();
+        removed
+    }
+
+    /// Replaces the key's value with `f(key, value)` (see
+    /// [`ShardedMap::alter`]: if `f` panics the entry is gone, and the
+    /// figures follow).
+    pub fn alter<Q: Hash + Eq + ?Sized>(&self, key: &Q, f: impl FnOnce(&K, V) -> V)
+    where
+        K: Borrow<Q>,
+    {
+        self.view.map.alter(key, f);
+        self.after_write();
+    }
+
+    /// Replaces every value with `f(key, value)`, shard by shard (see
+    /// [`ShardedMap::alter_all`]).
+    pub fn alter_all(&self, f: impl FnMut(&K, V) -> V) {
+        self.view.map.alter_all(f);
+        self.after_write();
+    }
+
+    /// Room for `additional` more entries, spread over the shards (see
+    /// [`ShardedMap::reserve`]); not refused at red, as for `Governed`.
+    pub fn reserve(&self, additional: usize) {
+        self.view.map.reserve(additional);
+        self.after_write();
+    }
+
+    /// [`reserve`](Self::reserve), returning an error instead of panicking.
+    pub fn try_reserve(&self, additional: usize) -> Result<(), TryReserveError> {
+        let reserved = self.view.map.try_reserve(additional);
+        self.after_write();
+        reserved
     }
 
     /// Read-modify-write of one key under its shard's write lock.

@@ -445,12 +445,12 @@ fn half_cleared(seen: &HashSet<u64>) -> bool {
 }
 
 fn snapshot(map: &ShardedMap<u64, u64>) -> HashSet<u64> {
-    map.iter().map(|(k, _)| k).collect()
+    map.read_all().iter().map(|(&k, _)| k).collect()
 }
 
 /// (c) A writer fills and empties a sharded map `rounds` times while two
-/// readers take whole-map snapshots (`iter`, under every shard's read
-/// lock), and a third looks when the writer cues it. Emptied shard by shard
+/// readers take whole-map snapshots (`read_all`, every shard's read
+/// lock at once), and a third looks when the writer cues it. Emptied shard by shard
 /// — each shard's keys removed in turn, so the writer holds no lock between
 /// two shards — a snapshot can catch the map half cleared, and the cue
 /// makes sure one looks at that moment, half way, in every round instead of

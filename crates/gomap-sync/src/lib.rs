@@ -15,6 +15,10 @@
 //! Both report their memory: [`ShardedMap::mem_stats`] sums its shards'
 //! [`gomap::MemStats`]; [`SyncMap::mem_stats`] gives both of its maps.
 //!
+//! Feature `rayon`: parallel iterators, `ParallelExtend` and
+//! `FromParallelIterator` for both sharded types, one shard per task
+//! (the `rayon` module, when the feature is on).
+//!
 //! The concurrency protocols are model-checked with loom:
 //! `RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test --release
 //! -p gomap-sync --test loom` (as CI runs it).
@@ -23,10 +27,13 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(all(feature = "rayon", not(loom)))]
+#[cfg_attr(docsrs, doc(cfg(feature = "rayon")))]
+pub mod rayon;
 #[cfg(feature = "serde")]
 mod serde;
 pub mod sharded;
-mod sharded_set;
+pub mod sharded_set;
 mod sync;
 pub mod sync_map;
 

@@ -6,20 +6,33 @@
 //! - A key lives in exactly one shard, picked by the `log2(shards)` bits of
 //!   its hash just below the top byte (bits `56 - log2(shards)..56`): clear
 //!   of the top byte, which the shard map uses for its tophash, and of the
-//!   low bits, which pick its bucket.
+//!   low bits, which pick its bucket. A write reference (`RefMut`, an
+//!   occupied entry, an `iter_mut` item) may hold its pair *out* of the
+//!   shard, but only under the shard's write lock, and puts it back before
+//!   the lock is released: whoever can look sees every key in its shard.
 //! - **Lock order.** An operation holds either one shard lock, or all of
 //!   them, taken in ascending shard index and released after the last one is
 //!   taken. Nothing holds one shard's lock while waiting for another except
-//!   the all-shards operations, which all wait in the same order: no two
-//!   operations of one map can deadlock each other.
+//!   the all-shards operations and an iterator whose earlier items are still
+//!   alive (`iter`, `iter_mut`: they move up the shards), which all wait in
+//!   ascending order: no two operations of one map can deadlock each other.
+//!   Under the `rayon` feature, items of a parallel iterator that are kept
+//!   beyond their task (collected) hold their shards in no order: see the
+//!   `rayon` module.
 //! - The all-shards operations (`clear`, `take`, `take_shards`, `reset`,
-//!   `read_all`, `iter`, `mem_stats`, `shard_stats`, `Clone`, `Debug`) see or
+//!   `read_all`, `mem_stats`, `shard_stats`, `Clone`, `Debug`) see or
 //!   change the whole map at one instant: a writer holding every write lock
-//!   excludes every reader, so no reader sees part of a clear.
+//!   excludes every reader, so no reader sees part of a clear. `iter` (like
+//!   dashmap's) holds one shard at a time: it may see one shard before a
+//!   clear and the next after it; `read_all` is the whole map at one instant.
 //! - A thread must not call a method of the map while it holds a guard of the
-//!   same map (`Ref`, `RefMut`, `ReadAll`) or from inside a closure the map
-//!   runs under a lock (`update`, `retain`): the locks are not reentrant, and
-//!   a waiting writer blocks new readers (parking_lot's fair `RwLock`).
+//!   same map (`Ref`, `RefMut`, an `Entry`, an item of `iter`, `ReadAll`) or
+//!   from inside a closure the map runs under a lock (`update`, `retain`,
+//!   `alter`, `view`, …): the locks are not reentrant, and a waiting writer
+//!   blocks new readers (parking_lot's fair `RwLock`). dashmap has the same
+//!   rule.
+//! - Every write goes through an `Observed` guard, so the observer sees
+//!   each written shard under its lock, also when user code panics.
 
 use std::borrow::Borrow;
 use std::fmt;
@@ -27,10 +40,26 @@ use std::hash::{BuildHasher, Hash};
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
-use gomap::hash_map::Entry;
-use gomap::{DefaultHashBuilder, HashMap, MemStats, Migration, ShrinkPolicy};
+use gomap::{DefaultHashBuilder, HashMap, MemStats, Migration, ShrinkPolicy, TryReserveError};
 
 use crate::sync::{ReadGuard, RwLock, WriteGuard};
+
+mod entry;
+#[cfg(not(loom))]
+pub(crate) mod iter;
+pub mod mapref;
+mod read_only;
+
+pub use entry::{Entry, OccupiedEntry, VacantEntry};
+#[cfg(not(loom))]
+pub use iter::Iter;
+pub use iter_mut::{IterMut, RefMutMulti};
+#[cfg(not(loom))]
+pub use mapref::{Ref, RefMulti};
+pub use mapref::{RefMut, TryResult};
+pub use read_only::ReadOnlyView;
+
+pub(crate) mod iter_mut;
 
 /// Shards at most: 2^16. More shards than this buys nothing but memory.
 pub const MAX_SHARDS: usize = 1 << 16;
@@ -38,7 +67,7 @@ pub const MAX_SHARDS: usize = 1 << 16;
 /// One shard on its own cache lines, so two threads writing neighbouring
 /// shards' lock words do not share a line.
 #[repr(align(128))]
-struct Shard<K, V, S>(RwLock<HashMap<K, V, S>>);
+pub(crate) struct Shard<K, V, S>(pub(crate) RwLock<HashMap<K, V, S>>);
 
 /// A concurrent hash map: `gomap::HashMap` shards, each behind a
 /// parking_lot `RwLock`.
@@ -46,17 +75,49 @@ struct Shard<K, V, S>(RwLock<HashMap<K, V, S>>);
 /// Every shard gives memory back as it empties (`ShrinkPolicy::Auto`) and
 /// reports its bytes; [`mem_stats`](Self::mem_stats) sums them.
 /// [`clear`](Self::clear) and [`take`](Self::take) hold every shard's write
-/// lock at once, so a reader — [`iter`](Self::iter), [`read_all`](Self::read_all)
-/// — sees all of the map or none of it, never half (readers iterating
-/// while another thread clears shard by shard see a mix).
+/// lock at once, so a reader of the whole map at one instant —
+/// [`read_all`](Self::read_all), `Debug`, `Clone`, serde — sees all of it
+/// or none of it, never half. ([`iter`](Self::iter) is dashmap's: one shard
+/// at a time, so it may see some shards before a clear and others after.)
 ///
-/// # Lock order
+/// Its API is dashmap 6's where dashmap has the item ([`get`](Self::get)
+/// and [`get_mut`](Self::get_mut) with keys, [`entry`](Self::entry),
+/// [`try_get`](Self::try_get), [`alter`](Self::alter),
+/// [`remove_if`](Self::remove_if), [`iter`](Self::iter),
+/// [`iter_mut`](Self::iter_mut), [`into_read_only`](Self::into_read_only),
+/// and rayon's traits under the `rayon` feature), written without `unsafe`
+/// (see [`mapref`] for what that costs).
+///
+/// # Locks
+///
+/// | method | locks | held until |
+/// |---|---|---|
+/// | `insert`, `remove`, `remove_entry`, `remove_if`, `remove_if_mut`, `alter`, `update` | the key's shard, write | it returns |
+/// | `get_cloned`, `contains_key`, `view` | the key's shard, read | it returns |
+/// | `get`, `try_get` ([`Ref`]) | the key's shard, read | the `Ref` is dropped |
+/// | `get_mut`, `try_get_mut` ([`RefMut`]), `entry`, `try_entry` ([`Entry`]) | the key's shard, write | the guard (or the `RefMut` an entry became) is dropped |
+/// | `iter` ([`RefMulti`]) | one shard at a time, read | the iterator leaves the shard and its items are dropped |
+/// | `iter_mut` ([`RefMutMulti`]) | one shard at a time, write | the iterator leaves the shard and its items are dropped |
+/// | `len`, `is_empty`, `capacity`, `retain`, `alter_all`, `reserve`, `try_reserve`, `shrink_to_fit`, `set_shrink_policy`, `track_owned_bytes` | each shard in turn (read for the first three) | the shard is done |
+/// | `step_migrations` | each shard whose write lock is free now (never waits) | the shard is done |
+/// | `read_all` ([`ReadAll`]) | every shard, read, at once | the view is dropped |
+/// | `clear`, `reset`, `take`, `take_shards` | every shard, write, at once | it returns |
+/// | `mem_stats`, `shard_stats`, `Debug`, `Clone`, serde | every shard, read, at once | it returns |
+///
+/// # Lock order and deadlocks
 ///
 /// Single-key operations hold one shard lock. Whole-map operations take every
 /// shard's lock in ascending shard order and then release them, so no two
-/// operations can deadlock. Do not call the map from a thread that holds one
-/// of its guards, or from the closures of [`update`](Self::update) and
-/// [`retain`](Self::retain): the locks are not reentrant.
+/// operations can deadlock. The locks are not reentrant: a thread that
+/// holds a guard of the map (`Ref`, `RefMut`, an entry, an item of `iter`
+/// or `iter_mut`, `ReadAll`) and calls a method that writes to the same
+/// map — or, from inside the closures of `update`, `retain`, `alter`,
+/// `view`, … — can deadlock, as with dashmap. Worse than dashmap, the
+/// all-shards operations hold several locks while waiting for the next: a
+/// thread that holds any guard of the map must not call one of them, nor
+/// take a second guard, while another thread may be running one (a read
+/// guard is not safe either: a writer waiting for it blocks other readers).
+/// [`try_get`](Self::try_get) and its kin never wait.
 ///
 /// ```
 /// use gomap_sync::ShardedMap;
@@ -75,7 +136,7 @@ struct Shard<K, V, S>(RwLock<HashMap<K, V, S>>);
 /// assert_eq!(hits.get_cloned("/index"), Some(2000));
 /// ```
 pub struct ShardedMap<K, V, S = DefaultHashBuilder> {
-    shards: Box<[Shard<K, V, S>]>,
+    pub(crate) shards: Box<[Shard<K, V, S>]>,
     /// `hash >> shift & mask` is the shard of a hash.
     shift: u32,
     mask: usize,
@@ -214,6 +275,20 @@ impl<K, V, S> ShardedMap<K, V, S> {
         }
     }
 
+    /// Shard `index`'s write `guard`, observed when released.
+    #[inline]
+    fn observed<'a>(
+        &'a self,
+        index: usize,
+        shard: WriteGuard<'a, HashMap<K, V, S>>,
+    ) -> Observed<'a, K, V, S> {
+        Observed {
+            map: self,
+            index,
+            shard,
+        }
+    }
+
     /// How many shards the map has (a power of two).
     pub fn shard_amount(&self) -> usize {
         self.shards.len()
@@ -224,7 +299,8 @@ impl<K, V, S> ShardedMap<K, V, S> {
         &self.hasher
     }
 
-    /// Entries, summed shard by shard. Concurrent writes may land in shards
+    /// Entries, summed shard by shard (each shard's read lock in turn, held
+    /// while it is counted). Concurrent writes may land in shards
     /// already counted or not yet counted; [`read_all`](Self::read_all)
     /// gives an exact count at one instant.
     pub fn len(&self) -> usize {
@@ -257,22 +333,6 @@ impl<K, V, S> ShardedMap<K, V, S> {
         (0..self.shards.len())
             .map(|i| self.write_shard(i))
             .collect()
-    }
-
-    /// The pairs of the whole map at one instant, cloned under every read
-    /// lock; the locks are released before the iterator is returned.
-    ///
-    /// With a concurrent [`clear`](Self::clear), the snapshot holds either
-    /// everything from before the clear or only what was written after it.
-    pub fn iter(&self) -> std::vec::IntoIter<(K, V)>
-    where
-        K: Clone,
-        V: Clone,
-    {
-        let view = self.read_all();
-        let mut pairs = Vec::with_capacity(view.len());
-        pairs.extend(view.iter().map(|(k, v)| (k.clone(), v.clone())));
-        pairs.into_iter()
     }
 
     /// Drops every entry; every shard keeps its buckets (like std's `clear`)
@@ -334,7 +394,7 @@ impl<K, V, S> ShardedMap<K, V, S> {
             .collect()
     }
 
-    /// Sets every shard's shrink policy.
+    /// Sets every shard's shrink policy (each shard's write lock in turn).
     pub fn set_shrink_policy(&self, policy: ShrinkPolicy) {
         for shard in self.shards.iter() {
             shard.0.write().set_shrink_policy(policy);
@@ -369,7 +429,7 @@ impl<K, V, S> ShardedMap<K, V, S> {
         }
     }
 
-    /// Consumes the map, returning its shards.
+    /// Consumes the map, returning its shards (no lock: the map is owned).
     pub fn into_shards(self) -> Vec<HashMap<K, V, S>> {
         self.shards
             .into_vec()
@@ -434,12 +494,15 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
         f(&mut self.write_shard(self.index_of(key)))
     }
 
-    /// Inserts a pair; returns the old value of the key, if any.
+    /// Inserts a pair; returns the old value of the key, if any. Holds the
+    /// key's shard's write lock while it inserts.
     pub fn insert(&self, key: K, value: V) -> Option<V> {
         self.write_shard(self.index_of(&key)).insert(key, value)
     }
 
-    /// Removes a key; returns its value, if it was there.
+    /// Removes a key; returns its value, if it was there. Holds the key's
+    /// shard's write lock while it removes (dashmap's `remove` returns the
+    /// pair: that is [`remove_entry`](Self::remove_entry) here).
     pub fn remove<Q>(&self, key: &Q) -> Option<V>
     where
         K: Borrow<Q>,
@@ -448,7 +511,8 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
         self.write(key, |shard| shard.remove(key))
     }
 
-    /// Removes a key; returns the stored key and its value, if it was there.
+    /// Removes a key; returns the stored key and its value, if it was there
+    /// (the key's shard's write lock held while it removes).
     pub fn remove_entry<Q>(&self, key: &Q) -> Option<(K, V)>
     where
         K: Borrow<Q>,
@@ -457,7 +521,8 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
         self.write(key, |shard| shard.remove_entry(key))
     }
 
-    /// Whether the key is in the map.
+    /// Whether the key is in the map (the key's shard's read lock held
+    /// while it looks).
     pub fn contains_key<Q>(&self, key: &Q) -> bool
     where
         K: Borrow<Q>,
@@ -490,8 +555,244 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     /// });
     /// assert_eq!(len, 2);
     /// ```
-    pub fn update<R>(&self, key: K, f: impl FnOnce(Entry<'_, K, V, S>) -> R) -> R {
+    pub fn update<R>(&self, key: K, f: impl FnOnce(gomap::hash_map::Entry<'_, K, V, S>) -> R) -> R {
         f(self.write_shard(self.index_of(&key)).entry(key))
+    }
+
+    /// The key's [`Entry`] (dashmap's entry API), holding the key's shard's
+    /// write lock until the entry — or the [`RefMut`] it turns into — is
+    /// dropped; the observer is told about the shard then. An occupied
+    /// entry lends its pair out of the shard (a removal and an insert; see
+    /// [`mapref`]); [`update`](Self::update) does a one-shot
+    /// read-modify-write for one lookup. Calling the map from the thread
+    /// that holds the entry can deadlock, as with dashmap.
+    ///
+    /// ```
+    /// let map: gomap_sync::ShardedMap<&str, Vec<u32>> = gomap_sync::ShardedMap::new();
+    /// map.entry("a").or_default().push(1);
+    /// map.entry("a").and_modify(|v| v.push(2)).or_default();
+    /// assert_eq!(map.get_cloned("a"), Some(vec![1, 2]));
+    /// ```
+    pub fn entry(&self, key: K) -> Entry<'_, K, V, S> {
+        Entry::new(self.write_shard(self.index_of(&key)), key)
+    }
+
+    /// [`entry`](Self::entry) if the key's shard is not locked now; `None`
+    /// (without waiting) if it is.
+    pub fn try_entry(&self, key: K) -> Option<Entry<'_, K, V, S>> {
+        let index = self.index_of(&key);
+        let shard = self.shards[index].0.try_write()?;
+        Some(Entry::new(self.observed(index, shard), key))
+    }
+
+    /// The key's pair behind its shard's write lock, held until the
+    /// [`RefMut`] is dropped (then the observer is told about the shard).
+    /// The pair is lent out of the shard meanwhile: a removal and an
+    /// insert (see [`mapref`]). Calling the map from the thread that holds
+    /// the guard can deadlock, as with dashmap.
+    ///
+    /// ```
+    /// let map: gomap_sync::ShardedMap<u32, u32> = gomap_sync::ShardedMap::new();
+    /// map.insert(1, 1);
+    /// *map.get_mut(&1).unwrap() += 1;
+    /// assert_eq!(map.get_cloned(&1), Some(2));
+    /// ```
+    pub fn get_mut<Q>(&self, key: &Q) -> Option<RefMut<'_, K, V, S>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let mut shard = self.write_shard(self.index_of(key));
+        let (key, value) = shard.remove_entry(key)?;
+        Some(RefMut::lend(shard, key, value))
+    }
+
+    /// [`get_mut`](Self::get_mut) without waiting: [`TryResult::Locked`] if
+    /// the key's shard is locked now (by anyone, this thread included).
+    pub fn try_get_mut<Q>(&self, key: &Q) -> TryResult<RefMut<'_, K, V, S>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let index = self.index_of(key);
+        let Some(shard) = self.shards[index].0.try_write() else {
+            return TryResult::Locked;
+        };
+        let mut shard = self.observed(index, shard);
+        match shard.remove_entry(key) {
+            Some((key, value)) => TryResult::Present(RefMut::lend(shard, key, value)),
+            None => TryResult::Absent,
+        }
+    }
+
+    /// Removes the key if `f` returns `true` for its pair; returns the
+    /// removed pair. `f` runs under the shard's write lock.
+    ///
+    /// ```
+    /// let map: gomap_sync::ShardedMap<u32, u32> = (0..4).map(|i| (i, i)).collect();
+    /// assert_eq!(map.remove_if(&2, |_, v| *v > 5), None);
+    /// assert_eq!(map.remove_if(&3, |_, v| *v == 3), Some((3, 3)));
+    /// ```
+    pub fn remove_if<Q>(&self, key: &Q, f: impl FnOnce(&K, &V) -> bool) -> Option<(K, V)>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.write(key, |shard| {
+            let (k, v) = shard.get_key_value(key)?;
+            if f(k, v) {
+                shard.remove_entry(key)
+            } else {
+                None
+            }
+        })
+    }
+
+    /// [`remove_if`](Self::remove_if) whose `f` may change the value (the
+    /// change stays if `f` returns `false`). Under the shard's write lock;
+    /// the pair is lent to `f` as by [`get_mut`](Self::get_mut), and put
+    /// back if `f` panics.
+    pub fn remove_if_mut<Q>(&self, key: &Q, f: impl FnOnce(&K, &mut V) -> bool) -> Option<(K, V)>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let mut lent = self.get_mut(key)?;
+        let (k, v) = lent.pair_mut();
+        if f(k, v) {
+            Some(lent.take())
+        } else {
+            None
+        }
+    }
+
+    /// Replaces the key's value with `f(key, value)`, under the shard's
+    /// write lock; nothing happens if the key is absent. The value moves
+    /// into `f`: if `f` panics the entry is gone (dashmap aborts the
+    /// process instead), and the observer still sees the shard.
+    ///
+    /// ```
+    /// let map: gomap_sync::ShardedMap<&str, String> = gomap_sync::ShardedMap::new();
+    /// map.insert("a", "x".into());
+    /// map.alter("a", |_, v| v + "y");
+    /// assert_eq!(map.get_cloned("a").as_deref(), Some("xy"));
+    /// ```
+    pub fn alter<Q>(&self, key: &Q, f: impl FnOnce(&K, V) -> V)
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.write(key, |shard| {
+            if let Some((k, v)) = shard.remove_entry(key) {
+                let v = f(&k, v);
+                shard.insert(k, v);
+            }
+        });
+    }
+
+    /// Replaces every value with `f(key, value)`, one shard at a time
+    /// (under its write lock). Each shard's pairs are drained out (its
+    /// bucket array kept, shrinking paused) and put back as they are
+    /// altered. If `f` panics, the pair it was given is gone and the
+    /// shard's other pairs are put back unaltered; later shards are not
+    /// visited; every visited shard is observed.
+    ///
+    /// ```
+    /// let map: gomap_sync::ShardedMap<u32, u32> = (0..10).map(|i| (i, i)).collect();
+    /// map.alter_all(|k, v| v + k);
+    /// assert_eq!(map.get_cloned(&7), Some(14));
+    /// ```
+    pub fn alter_all(&self, mut f: impl FnMut(&K, V) -> V) {
+        for index in 0..self.shards.len() {
+            let mut shard = self.write_shard(index);
+            let policy = shard.shrink_policy();
+            shard.set_shrink_policy(ShrinkPolicy::Never);
+            let pairs: Vec<(K, V)> = shard.drain().collect();
+            let mut refill = Refill {
+                shard: &mut shard,
+                policy,
+                rest: pairs.into_iter(),
+            };
+            for (k, v) in refill.rest.by_ref() {
+                let v = f(&k, v);
+                refill.shard.insert(k, v);
+            }
+        }
+    }
+
+    /// `f(key, value)` for the key's pair, under its shard's read lock
+    /// (held while `f` runs); `None` if the key is absent.
+    ///
+    /// ```
+    /// let map: gomap_sync::ShardedMap<u32, String> = gomap_sync::ShardedMap::new();
+    /// map.insert(1, "abc".into());
+    /// assert_eq!(map.view(&1, |_, v| v.len()), Some(3));
+    /// assert_eq!(map.view(&2, |_, v| v.len()), None);
+    /// ```
+    pub fn view<Q, R>(&self, key: &Q, f: impl FnOnce(&K, &V) -> R) -> Option<R>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let shard = self.shard_of(key).read();
+        let (k, v) = shard.get_key_value(key)?;
+        Some(f(k, v))
+    }
+
+    /// Room for `additional` more entries, spread over the shards: each
+    /// shard reserves `ceil(additional / shards)` plus three standard
+    /// deviations of a random spread (`3 * sqrt` of that share), one shard
+    /// lock at a time. So `additional` more inserts grow no shard as long
+    /// as no shard gets more than that — which holds for the default hasher
+    /// except by rare chance; a skewed hash (many keys in one shard) can
+    /// still make a shard grow. (A grow is incremental: it stalls nothing.)
+    /// The reserved room is also each shard's floor for automatic
+    /// shrinking. Every shard is observed.
+    ///
+    /// # Panics
+    /// If the capacity overflows; aborts if the allocator fails.
+    ///
+    /// ```
+    /// let map: gomap_sync::ShardedMap<u64, u64> = gomap_sync::ShardedMap::with_shard_amount(4);
+    /// map.reserve(1000);
+    /// assert!(map.capacity() >= 1000);
+    /// ```
+    pub fn reserve(&self, additional: usize) {
+        let per_shard = self.reserve_per_shard(additional);
+        for index in 0..self.shards.len() {
+            self.write_shard(index).reserve(per_shard);
+        }
+    }
+
+    /// [`reserve`](Self::reserve), returning an error instead of panicking
+    /// or aborting. On error, the shards before the failing one keep what
+    /// they reserved (each shard is unchanged by its own failure).
+    ///
+    /// ```
+    /// let map: gomap_sync::ShardedMap<u64, u64> = gomap_sync::ShardedMap::new();
+    /// assert!(map.try_reserve(usize::MAX).is_err());
+    /// assert!(map.try_reserve(100).is_ok());
+    /// ```
+    pub fn try_reserve(&self, additional: usize) -> Result<(), TryReserveError> {
+        let per_shard = self.reserve_per_shard(additional);
+        for index in 0..self.shards.len() {
+            self.write_shard(index).try_reserve(per_shard)?;
+        }
+        Ok(())
+    }
+
+    /// A shard's part of `reserve(additional)`: its even share plus three
+    /// standard deviations of the binomial spread (`sqrt` of the share),
+    /// saturating so that an impossible request fails in the shard.
+    fn reserve_per_shard(&self, additional: usize) -> usize {
+        if additional == 0 {
+            return 0;
+        }
+        let share = additional.div_ceil(self.shards.len());
+        if self.shards.len() == 1 {
+            return share;
+        }
+        share.saturating_add(3 * share.isqrt() + 1)
     }
 
     /// A maintenance step for idle time: every shard whose write lock is
@@ -560,73 +861,143 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
 
 #[cfg(not(loom))]
 impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
-    /// The key's value behind its shard's read lock: the shard's writers
-    /// wait until the guard is dropped.
+    /// The key's pair behind its shard's read lock, held until the [`Ref`]
+    /// is dropped: the shard's writers wait meanwhile. (Two reader's
+    /// counts and two lookups, see [`mapref`].)
     ///
     /// # Deadlocks
     ///
-    /// Do not call the map again while holding the guard. Unlike dashmap's,
-    /// this map's `clear`, `reset`, `take` and `read_all` hold every shard's
-    /// lock at once (that is what makes them atomic): if one of them is
-    /// waiting for this guard's shard while holding others, and this thread
-    /// then asks for one of those, neither goes on. Copy the value out
-    /// ([`get_cloned`](Self::get_cloned)) or use [`update`](Self::update)
-    /// when more work follows.
+    /// Do not write to the map, or call its all-shards operations, from a
+    /// thread that holds the guard, as with dashmap. Worse than dashmap,
+    /// this map's `clear`, `reset`, `take` and `read_all` hold every
+    /// shard's lock at once (that is what makes them atomic): if one of
+    /// them is waiting for this guard's shard while holding others, and
+    /// this thread then asks for one of those, neither goes on. Copy the
+    /// value out ([`get_cloned`](Self::get_cloned), [`view`](Self::view))
+    /// or use [`update`](Self::update) when more work follows.
     ///
     /// ```
     /// let map: gomap_sync::ShardedMap<String, u32> = gomap_sync::ShardedMap::new();
     /// map.insert("a".to_string(), 1);
-    /// assert_eq!(*map.get("a").unwrap(), 1);
+    /// let r = map.get("a").unwrap();
+    /// assert_eq!((r.key().as_str(), *r), ("a", 1));
     /// ```
-    pub fn get<Q>(&self, key: &Q) -> Option<Ref<'_, V>>
+    pub fn get<Q>(&self, key: &Q) -> Option<Ref<'_, K, V>>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        ReadGuard::try_map(self.shard_of(key).read(), |shard| shard.get(key))
-            .ok()
-            .map(Ref)
+        let lock = self.shard_of(key);
+        let first = lock.read();
+        Some(Ref(iter::read_pair_from(lock, first, key)?))
     }
 
-    /// The key's value behind its shard's write lock. The guard must not
-    /// be held while calling the map again (see [`get`](Self::get)).
+    /// [`get`](Self::get) without waiting: [`TryResult::Locked`] if the
+    /// key's shard is write-locked now (by anyone, this thread included —
+    /// a [`RefMut`] or an entry it holds).
     ///
     /// ```
+    /// use gomap_sync::sharded::TryResult;
+    ///
     /// let map: gomap_sync::ShardedMap<u32, u32> = gomap_sync::ShardedMap::new();
     /// map.insert(1, 1);
-    /// *map.get_mut(&1).unwrap() += 1;
-    /// assert_eq!(map.get_cloned(&1), Some(2));
+    /// assert!(map.try_get(&1).is_present());
+    /// let held = map.get_mut(&1).unwrap();
+    /// assert!(matches!(map.try_get(&1), TryResult::Locked));
+    /// drop(held);
+    /// assert!(map.try_get(&2).is_absent());
     /// ```
-    pub fn get_mut<Q>(&self, key: &Q) -> Option<RefMut<'_, V>>
+    pub fn try_get<Q>(&self, key: &Q) -> TryResult<Ref<'_, K, V>>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let index = self.index_of(key);
-        WriteGuard::try_map(self.shards[index].0.write(), |shard| shard.get_mut(key))
-            .ok()
-            .map(|guard| RefMut {
-                guard: Some(guard),
-                map: self,
-                index,
-            })
+        let lock = self.shard_of(key);
+        let Some(first) = lock.try_read() else {
+            return TryResult::Locked;
+        };
+        match iter::read_pair_from(lock, first, key) {
+            Some(pair) => TryResult::Present(Ref(pair)),
+            None => TryResult::Absent,
+        }
+    }
+
+    /// Every pair, one shard at a time, without copying anything (no
+    /// `Clone` bound): each item is a [`RefMulti`] holding its shard's read
+    /// lock (see [`Iter`] for each lock's scope). Not one instant of the
+    /// whole map: a concurrent [`clear`](Self::clear) may be seen in some
+    /// shards and not others; [`read_all`](Self::read_all) is the map at one
+    /// instant. Making an item costs two lookups (see [`mapref`]);
+    /// `read_all().iter()` is the fast whole-map walk.
+    ///
+    /// ```
+    /// struct NotClone(u32);
+    /// let map: gomap_sync::ShardedMap<u32, NotClone> = gomap_sync::ShardedMap::new();
+    /// map.insert(1, NotClone(10));
+    /// map.insert(2, NotClone(20));
+    /// let sum: u32 = map.iter().map(|r| r.key() + r.value().0).sum();
+    /// assert_eq!(sum, 33);
+    /// ```
+    pub fn iter(&self) -> Iter<'_, K, V, S> {
+        Iter::new(self)
     }
 }
 
-/// Tells a map's observer about one shard again (for [`RefMut`], which
-/// does not know the map's key and hasher types).
-#[cfg(not(loom))]
-trait Reobserve {
-    fn reobserve(&self, index: usize);
+impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
+    /// Every pair, one shard at a time, each item a [`RefMutMulti`] under
+    /// its shard's write lock; see [`IterMut`] for how (the shard's pairs
+    /// are drained out and put back — a cost of a removal and an insert
+    /// per pair) and for each lock's scope. Each shard is observed when its
+    /// lock is released. Calling the map from the thread that holds the
+    /// iterator or an item can deadlock, as with dashmap.
+    ///
+    /// ```
+    /// let map: gomap_sync::ShardedMap<u32, u32> = (0..10).map(|i| (i, i)).collect();
+    /// for mut r in map.iter_mut() {
+    ///     *r *= 2;
+    /// }
+    /// assert_eq!(map.get_cloned(&4), Some(8));
+    /// ```
+    pub fn iter_mut(&self) -> IterMut<'_, K, V, S> {
+        IterMut::new(self)
+    }
 }
 
-#[cfg(not(loom))]
-impl<K, V, S> Reobserve for ShardedMap<K, V, S> {
-    fn reobserve(&self, index: usize) {
-        if self.observer.is_some() {
-            let shard = self.shards[index].0.write();
-            self.observe(index, &shard);
+impl<K, V, S> ShardedMap<K, V, S> {
+    /// Entries the shards hold before any of them must grow, summed (each
+    /// shard read under its own lock).
+    pub fn capacity(&self) -> usize {
+        self.shards.iter().map(|s| s.0.read().capacity()).sum()
+    }
+
+    /// The map without its locks, for reading only (see [`ReadOnlyView`]).
+    ///
+    /// ```
+    /// let map: gomap_sync::ShardedMap<u32, u32> = (0..3).map(|i| (i, i)).collect();
+    /// let view = map.into_read_only();
+    /// assert_eq!(view.get(&2), Some(&2));
+    /// assert_eq!(view.values().sum::<u32>(), 3);
+    /// ```
+    pub fn into_read_only(self) -> ReadOnlyView<K, V, S> {
+        ReadOnlyView::new(self)
+    }
+}
+
+/// Pairs drained out of a shard by [`ShardedMap::alter_all`], put back as
+/// they are altered; if an alteration panics, the rest are put back
+/// unaltered as the panic unwinds, and the shard's shrink policy restored.
+struct Refill<'g, 'a, K: Eq + Hash, V, S: BuildHasher> {
+    shard: &'g mut Observed<'a, K, V, S>,
+    policy: ShrinkPolicy,
+    rest: std::vec::IntoIter<(K, V)>,
+}
+
+impl<K: Eq + Hash, V, S: BuildHasher> Drop for Refill<'_, '_, K, V, S> {
+    fn drop(&mut self) {
+        for (k, v) in self.rest.by_ref() {
+            self.shard.insert(k, v);
         }
+        self.shard.set_shrink_policy(self.policy);
     }
 }
 
@@ -656,69 +1027,6 @@ impl<K, V, S> DerefMut for Observed<'_, K, V, S> {
 impl<K, V, S> Drop for Observed<'_, K, V, S> {
     fn drop(&mut self) {
         self.map.observe(self.index, &self.shard);
-    }
-}
-
-/// A value of a [`ShardedMap`] behind its shard's read lock.
-#[cfg(not(loom))]
-pub struct Ref<'a, V>(parking_lot::MappedRwLockReadGuard<'a, V>);
-
-#[cfg(not(loom))]
-impl<V> Deref for Ref<'_, V> {
-    type Target = V;
-    fn deref(&self) -> &V {
-        &self.0
-    }
-}
-
-#[cfg(not(loom))]
-impl<V: fmt::Debug> fmt::Debug for Ref<'_, V> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        (**self).fmt(f)
-    }
-}
-
-/// A value of a [`ShardedMap`] behind its shard's write lock. When it is
-/// dropped, the map's observer (if any) is told about the shard again,
-/// under its lock: a value that grew in place is seen (its owned bytes,
-/// when the map keeps them).
-#[cfg(not(loom))]
-pub struct RefMut<'a, V> {
-    /// `Some` until dropped.
-    guard: Option<parking_lot::MappedRwLockWriteGuard<'a, V>>,
-    map: &'a dyn Reobserve,
-    index: usize,
-}
-
-#[cfg(not(loom))]
-impl<V> Deref for RefMut<'_, V> {
-    type Target = V;
-    fn deref(&self) -> &V {
-        self.guard.as_ref().expect("a live guard")
-    }
-}
-
-#[cfg(not(loom))]
-impl<V> DerefMut for RefMut<'_, V> {
-    fn deref_mut(&mut self) -> &mut V {
-        self.guard.as_mut().expect("a live guard")
-    }
-}
-
-#[cfg(not(loom))]
-impl<V> Drop for RefMut<'_, V> {
-    fn drop(&mut self) {
-        // Release the shard, then take it again to observe it: the mapped
-        // guard no longer reaches the shard itself.
-        drop(self.guard.take());
-        self.map.reobserve(self.index);
-    }
-}
-
-#[cfg(not(loom))]
-impl<V: fmt::Debug> fmt::Debug for RefMut<'_, V> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        (**self).fmt(f)
     }
 }
 

@@ -2,15 +2,20 @@
 //!
 //! Every method takes the same locks as its map twin: one shard's lock for
 //! a key's operation, every shard's lock at once for
-//! [`clear`](ShardedSet::clear) and [`iter`](ShardedSet::iter), one shard at
-//! a time for [`retain`](ShardedSet::retain).
+//! [`clear`](ShardedSet::clear) and `Debug`, one shard at
+//! a time for [`retain`](ShardedSet::retain) and [`iter`](ShardedSet::iter).
 
 use std::borrow::Borrow;
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
 
+#[cfg(not(loom))]
+use std::ops::Deref;
+
 use gomap::{DefaultHashBuilder, MemStats};
 
+#[cfg(not(loom))]
+use crate::sharded;
 use crate::ShardedMap;
 
 /// A concurrent hash set: `gomap::HashSet`'s API through `&self`, on a
@@ -34,7 +39,7 @@ use crate::ShardedMap;
 /// assert!(seen.contains(&17));
 /// ```
 pub struct ShardedSet<T, S = DefaultHashBuilder> {
-    map: ShardedMap<T, (), S>,
+    pub(crate) map: ShardedMap<T, (), S>,
 }
 
 impl<T> ShardedSet<T, DefaultHashBuilder> {
@@ -111,13 +116,9 @@ impl<T, S> ShardedSet<T, S> {
         self.map.retain(|k, ()| f(k));
     }
 
-    /// The elements of the whole set at one instant, cloned under every
-    /// shard's read lock (released before this returns).
-    pub fn iter(&self) -> impl Iterator<Item = T>
-    where
-        T: Clone,
-    {
-        self.map.iter().map(|(k, ())| k)
+    /// Elements the shards hold before any of them must grow, summed.
+    pub fn capacity(&self) -> usize {
+        self.map.capacity()
     }
 }
 
@@ -152,6 +153,56 @@ impl<T: Eq + Hash, S: BuildHasher> ShardedSet<T, S> {
         self.map.remove_entry(value).map(|(k, ())| k)
     }
 
+    /// The element equal to `value`, behind its shard's read lock (held
+    /// until the [`Ref`] is dropped; see [`ShardedMap::get`] for the
+    /// deadlock rule).
+    #[cfg(not(loom))]
+    pub fn get<Q>(&self, value: &Q) -> Option<Ref<'_, T>>
+    where
+        T: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.map.get(value).map(Ref)
+    }
+
+    /// Every element, one shard at a time, without copying (no `Clone`
+    /// bound): each item is a [`RefMulti`] holding its shard's read lock,
+    /// as [`ShardedMap::iter`]'s items do. Not one instant of the whole set
+    /// under a concurrent `clear`.
+    ///
+    /// ```
+    /// let set: gomap_sync::ShardedSet<String> = ["a", "b"].iter().map(|s| s.to_string()).collect();
+    /// let mut all: Vec<String> = set.iter().map(|r| r.key().clone()).collect();
+    /// all.sort();
+    /// assert_eq!(all, ["a", "b"]);
+    /// ```
+    #[cfg(not(loom))]
+    pub fn iter(&self) -> Iter<'_, T, S> {
+        Iter(self.map.iter())
+    }
+
+    /// Removes `value` if `f` returns `true` for the stored element (run
+    /// under the shard's write lock); returns the removed element.
+    ///
+    /// ```
+    /// let set: gomap_sync::ShardedSet<u32> = (0..4).collect();
+    /// assert_eq!(set.remove_if(&3, |v| v % 2 == 0), None);
+    /// assert_eq!(set.remove_if(&2, |v| v % 2 == 0), Some(2));
+    /// ```
+    pub fn remove_if<Q>(&self, value: &Q, f: impl FnOnce(&T) -> bool) -> Option<T>
+    where
+        T: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.map.remove_if(value, |k, ()| f(k)).map(|(k, ())| k)
+    }
+
+    /// Room for `additional` more elements, spread over the shards as
+    /// [`ShardedMap::reserve`] does (and with its guarantee).
+    pub fn reserve(&self, additional: usize) {
+        self.map.reserve(additional);
+    }
+
     /// Gives back what each shard holds beyond its elements, one shard at a
     /// time.
     pub fn shrink_to_fit(&self) {
@@ -165,9 +216,82 @@ impl<T> Default for ShardedSet<T, DefaultHashBuilder> {
     }
 }
 
-impl<T: fmt::Debug + Clone, S> fmt::Debug for ShardedSet<T, S> {
+impl<T: fmt::Debug, S> fmt::Debug for ShardedSet<T, S> {
+    /// The whole set at one instant (every shard's read lock held).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_set().entries(self.iter()).finish()
+        f.debug_set()
+            .entries(self.map.read_all().iter().map(|(k, ())| k))
+            .finish()
+    }
+}
+
+/// An element of a [`ShardedSet`] behind its shard's read lock (dashmap's
+/// `setref::one::Ref`); derefs to the element.
+#[cfg(not(loom))]
+pub struct Ref<'a, T>(sharded::Ref<'a, T, ()>);
+
+#[cfg(not(loom))]
+impl<T> Ref<'_, T> {
+    /// The element as stored.
+    pub fn key(&self) -> &T {
+        self.0.key()
+    }
+}
+
+#[cfg(not(loom))]
+impl<T> Deref for Ref<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        self.key()
+    }
+}
+
+#[cfg(not(loom))]
+impl<T: fmt::Debug> fmt::Debug for Ref<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.key().fmt(f)
+    }
+}
+
+/// An element handed out by [`ShardedSet::iter`], holding its shard's read
+/// lock until dropped (dashmap's `setref::multiple::RefMulti`); derefs to
+/// the element.
+#[cfg(not(loom))]
+pub struct RefMulti<'a, T>(pub(crate) sharded::RefMulti<'a, T, ()>);
+
+#[cfg(not(loom))]
+impl<T> RefMulti<'_, T> {
+    /// The element as stored.
+    pub fn key(&self) -> &T {
+        self.0.key()
+    }
+}
+
+#[cfg(not(loom))]
+impl<T> Deref for RefMulti<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        self.key()
+    }
+}
+
+#[cfg(not(loom))]
+impl<T: fmt::Debug> fmt::Debug for RefMulti<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.key().fmt(f)
+    }
+}
+
+/// The iterator of [`ShardedSet::iter`]: one shard read-locked at a time,
+/// as [`sharded::Iter`].
+#[cfg(not(loom))]
+pub struct Iter<'a, T, S = DefaultHashBuilder>(sharded::Iter<'a, T, (), S>);
+
+#[cfg(not(loom))]
+impl<'a, T: Eq + Hash, S: BuildHasher> Iterator for Iter<'a, T, S> {
+    type Item = RefMulti<'a, T>;
+    fn next(&mut self) -> Option<RefMulti<'a, T>> {
+        self.0.next().map(RefMulti)
     }
 }
 

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap as StdMap;
 
+use gomap_sync::sharded::Entry;
 use gomap_sync::{ShardedMap, SyncMap};
 use proptest::prelude::*;
 
@@ -21,6 +22,17 @@ enum Op {
     TakeShards,
     ShrinkToFit,
     Fill(u16, u16),
+    EntryOrInsert(u16, u32),
+    EntryAndModify(u16),
+    EntryRemove(u16),
+    EntryInsert(u16, u32),
+    Alter(u16),
+    AlterAll(u32),
+    RemoveIf(u16, u32),
+    RemoveIfMut(u16),
+    IterMut(u16),
+    View(u16),
+    Reserve(u16),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -37,14 +49,27 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(Op::Take),
         1 => Just(Op::TakeShards),
         1 => Just(Op::ShrinkToFit),
-        1 => (key, 0u16..400).prop_map(|(k, n)| Op::Fill(k, n)),
+        1 => (key.clone(), 0u16..400).prop_map(|(k, n)| Op::Fill(k, n)),
+        3 => (key.clone(), any::<u32>()).prop_map(|(k, v)| Op::EntryOrInsert(k, v)),
+        2 => key.clone().prop_map(Op::EntryAndModify),
+        2 => key.clone().prop_map(Op::EntryRemove),
+        2 => (key.clone(), any::<u32>()).prop_map(|(k, v)| Op::EntryInsert(k, v)),
+        2 => key.clone().prop_map(Op::Alter),
+        1 => any::<u32>().prop_map(Op::AlterAll),
+        2 => (key.clone(), 1u32..4).prop_map(|(k, m)| Op::RemoveIf(k, m)),
+        2 => key.clone().prop_map(Op::RemoveIfMut),
+        1 => (1u16..8).prop_map(Op::IterMut),
+        2 => key.clone().prop_map(Op::View),
+        1 => (0u16..2000).prop_map(Op::Reserve),
     ]
 }
 
 fn check_sharded(map: &ShardedMap<u16, u32>, model: &StdMap<u16, u32>) {
     assert_eq!(map.len(), model.len());
     assert_eq!(map.is_empty(), model.is_empty());
-    let got: StdMap<u16, u32> = map.iter().collect();
+    let got: StdMap<u16, u32> = map.iter().map(|r| (*r.key(), *r.value())).collect();
+    let at_once: StdMap<u16, u32> = map.read_all().iter().map(|(k, v)| (*k, *v)).collect();
+    assert_eq!(&at_once, model);
     assert_eq!(&got, model);
     let stats = map.mem_stats();
     assert_eq!(stats.len, model.len());
@@ -83,6 +108,7 @@ proptest! {
                 }
                 Op::GetMut(k) => {
                     if let Some(mut v) = map.get_mut(&k) {
+                        prop_assert_eq!(*v.key(), k);
                         *v += 1;
                     }
                     if let Some(v) = model.get_mut(&k) {
@@ -124,6 +150,88 @@ proptest! {
                 Op::Fill(start, n) => {
                     (&map).extend((start..start.saturating_add(n)).map(|k| (k, k as u32)));
                     model.extend((start..start.saturating_add(n)).map(|k| (k, k as u32)));
+                }
+                Op::EntryOrInsert(k, v) => {
+                    let got = {
+                        let mut r = map.entry(k).or_insert(v);
+                        *r = r.wrapping_add(1);
+                        prop_assert_eq!(*r.key(), k);
+                        *r
+                    };
+                    let want = model.entry(k).or_insert(v);
+                    *want = want.wrapping_add(1);
+                    prop_assert_eq!(got, *want);
+                }
+                Op::EntryAndModify(k) => {
+                    map.entry(k).and_modify(|v| *v ^= 0xff).or_default();
+                    model.entry(k).and_modify(|v| *v ^= 0xff).or_default();
+                }
+                Op::EntryRemove(k) => {
+                    let got = match map.entry(k) {
+                        Entry::Occupied(o) => Some(o.remove_entry()),
+                        Entry::Vacant(_) => None,
+                    };
+                    prop_assert_eq!(got, model.remove_entry(&k));
+                }
+                Op::EntryInsert(k, v) => {
+                    drop(map.entry(k).insert(v));
+                    model.insert(k, v);
+                }
+                Op::Alter(k) => {
+                    map.alter(&k, |k, v| v.wrapping_mul(5) ^ u32::from(*k));
+                    if let Some(v) = model.get_mut(&k) {
+                        *v = v.wrapping_mul(5) ^ u32::from(k);
+                    }
+                }
+                Op::AlterAll(x) => {
+                    map.alter_all(|_, v| v ^ x);
+                    model.values_mut().for_each(|v| *v ^= x);
+                }
+                Op::RemoveIf(k, m) => {
+                    let want = if model.get(&k).is_some_and(|v| v % m == 0) {
+                        model.remove_entry(&k)
+                    } else {
+                        None
+                    };
+                    prop_assert_eq!(map.remove_if(&k, |_, v| v % m == 0), want);
+                }
+                Op::RemoveIfMut(k) => {
+                    let got = map.remove_if_mut(&k, |_, v| {
+                        *v = v.wrapping_add(1);
+                        *v % 2 == 0
+                    });
+                    let want = match model.get_mut(&k) {
+                        Some(v) => {
+                            *v = v.wrapping_add(1);
+                            if *v % 2 == 0 { model.remove_entry(&k) } else { None }
+                        }
+                        None => None,
+                    };
+                    prop_assert_eq!(got, want);
+                }
+                Op::IterMut(m) => {
+                    let mut visited = 0;
+                    for mut r in map.iter_mut() {
+                        visited += 1;
+                        let (k, v) = r.pair_mut();
+                        if k % m == 0 {
+                            *v = v.wrapping_add(3);
+                        }
+                    }
+                    prop_assert_eq!(visited, model.len());
+                    for (k, v) in model.iter_mut() {
+                        if k % m == 0 {
+                            *v = v.wrapping_add(3);
+                        }
+                    }
+                }
+                Op::View(k) => {
+                    prop_assert_eq!(map.view(&k, |key, v| (*key, *v)), model.get_key_value(&k).map(|(k, v)| (*k, *v)));
+                    prop_assert_eq!(map.try_get(&k).try_unwrap().map(|r| (*r.key(), *r)), model.get_key_value(&k).map(|(k, v)| (*k, *v)));
+                }
+                Op::Reserve(n) => {
+                    map.reserve(usize::from(n));
+                    prop_assert!(map.capacity() >= model.len() + usize::from(n));
                 }
             }
             check_sharded(&map, &model);

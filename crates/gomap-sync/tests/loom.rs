@@ -163,14 +163,15 @@ fn sharded_clear_is_all_or_nothing() {
         );
         // Keys in both shards.
         (&*map).extend((0..8).map(|k| (k, k)));
-        let mut initial: Vec<(u32, u32)> = map.iter().collect();
+        let mut initial: Vec<(u32, u32)> = map.read_all().iter().map(|(k, v)| (*k, *v)).collect();
         assert!(map.read_all().shards().all(|s| !s.is_empty()));
         initial.sort();
         let after = 1000;
         let reader = {
             let map = map.clone();
             thread::spawn(move || {
-                let mut seen: Vec<(u32, u32)> = map.iter().collect();
+                let mut seen: Vec<(u32, u32)> =
+                    map.read_all().iter().map(|(k, v)| (*k, *v)).collect();
                 seen.sort();
                 seen
             })

@@ -47,7 +47,7 @@ proptest! {
             }
             prop_assert_eq!(set.len(), model.len());
         }
-        let mut got: Vec<u16> = set.iter().collect();
+        let mut got: Vec<u16> = set.iter().map(|r| *r).collect();
         got.sort_unstable();
         let mut want: Vec<u16> = model.into_iter().collect();
         want.sort_unstable();

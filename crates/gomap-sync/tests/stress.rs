@@ -59,12 +59,20 @@ fn sharded_counters_lose_no_update() {
             s.spawn(move || {
                 let mut next = rng(t);
                 for _ in 0..OPS {
-                    map.update(next() % 64, |e| *e.or_insert(0) += 1);
+                    // Half the keys through `update`, half through dashmap's
+                    // entry API: both hold the shard's lock for the whole
+                    // read-modify-write.
+                    let key = next() % 64;
+                    if key.is_multiple_of(2) {
+                        map.update(key, |e| *e.or_insert(0) += 1);
+                    } else {
+                        *map.entry(key).or_insert(0) += 1;
+                    }
                 }
             });
         }
     });
-    let total: u64 = map.iter().map(|(_, v)| v).sum();
+    let total: u64 = map.iter().map(|r| *r).sum();
     assert_eq!(total, THREADS * OPS);
     // And per key: replay the generators.
     let mut expected = std::collections::HashMap::new();
@@ -97,12 +105,27 @@ fn sharded_mixed_ops_drop_every_value_once() {
                         9 => map.update(key, |e| {
                             e.or_insert_with(|| Counted::new(i));
                         }),
-                        10 => drop(map.get_cloned(&key)),
+                        10 => match r & 7 {
+                            0 => drop(map.get_cloned(&key)),
+                            1 => map.entry(key).or_insert_with(|| Counted::new(i)).0 += 1,
+                            2 => map.alter(&key, |_, v| Counted::new(v.0 + 1)),
+                            3 => drop(map.remove_if(&key, |_, v| v.0 % 2 == 0)),
+                            4 => {
+                                if let Some(mut v) = map.get_mut(&key) {
+                                    v.0 += 1;
+                                }
+                            }
+                            5 => drop(map.get(&key).map(|r| r.0)),
+                            6 if i % 500 == 0 => map.alter_all(|_, v| Counted::new(v.0 + 1)),
+                            7 if i % 500 == 0 => map.iter_mut().for_each(|mut r| r.0 += 1),
+                            _ => drop(map.try_get(&key).try_unwrap().map(|r| r.0)),
+                        },
                         11 => map.retain(|k, _| k % 3 != 0),
                         12 if t == 0 && i % 1000 == 0 => map.clear(),
                         13 if t == 1 && i % 1000 == 0 => drop(map.take()),
                         14 if i % 2000 == 0 => map.shrink_to_fit(),
-                        _ => drop(map.iter().count()),
+                        15 => drop(map.iter().count()),
+                        _ => drop(map.read_all().iter().count()),
                     }
                 }
             });
@@ -229,7 +252,8 @@ fn case_3_readers_iterating_while_a_writer_clears() {
                     // takes at least one snapshot while the writer runs or
                     // right after.
                     let finished = done.load(Ordering::Acquire);
-                    let snapshot: Vec<(u64, u64)> = map.iter().collect();
+                    let snapshot: Vec<(u64, u64)> =
+                        map.read_all().iter().map(|(k, g)| (*k, *g)).collect();
                     let keys: HashSet<u64> = snapshot.iter().map(|(k, _)| *k).collect();
                     let generations: HashSet<u64> = snapshot.iter().map(|(_, g)| *g).collect();
                     assert!(generations.len() <= 1, "two generations in one snapshot");
