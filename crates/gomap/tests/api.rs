@@ -7,6 +7,7 @@ use common::CountingAlloc;
 use gomap::{
     DefaultHashBuilder, Entry, HashMap, HashSet, MigrationKind, ShrinkPolicy, TryReserveError,
 };
+use std::hash::{BuildHasherDefault, Hasher};
 
 #[test]
 fn grows_incrementally_and_finds_everything_mid_migration() {
@@ -194,12 +195,61 @@ fn traits_match_std() {
     assert_eq!(owned.len(), 2);
 }
 
+/// 200 keys, inserted in the same order into a map with a fixed hasher: the
+/// only thing that can differ between two such maps is the iteration seed.
+fn same_keys_fixed_hasher() -> HashMap<u32, u32, BuildHasherDefault<FixedHasher>> {
+    let mut map = HashMap::default();
+    map.extend((0..200).map(|i| (i, i * 10)));
+    map
+}
+
+#[derive(Default)]
+struct FixedHasher(u64);
+
+impl Hasher for FixedHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
 #[test]
-fn iteration_order_is_random_per_iteration_like_go() {
-    let map: HashMap<u32, ()> = (0..200).map(|i| (i, ())).collect();
-    let orders: HashSet<Vec<u32>> = (0..20).map(|_| map.keys().copied().collect()).collect();
-    assert!(orders.len() > 1, "20 iterations, one order");
+fn iteration_order_is_random_per_map_like_go() {
+    let orders: HashSet<Vec<u32>> = (0..20)
+        .map(|_| same_keys_fixed_hasher().keys().copied().collect())
+        .collect();
+    assert!(
+        orders.len() > 1,
+        "20 maps with the same keys and hasher, one order"
+    );
     assert!(orders.iter().all(|o| o.len() == 200));
+}
+
+#[test]
+fn iteration_order_is_stable_while_the_map_is_unchanged() {
+    let mut map = same_keys_fixed_hasher();
+    let order: Vec<u32> = map.keys().copied().collect();
+    assert_eq!(map.iter().map(|(k, _)| *k).collect::<Vec<_>>(), order);
+    assert_eq!(map.values().map(|v| v / 10).collect::<Vec<_>>(), order);
+    assert_eq!(map.values_mut().map(|v| *v / 10).collect::<Vec<_>>(), order);
+    assert_eq!(map.iter_mut().map(|(k, _)| *k).collect::<Vec<_>>(), order);
+    assert!(map.keys().zip(map.values()).all(|(k, v)| *v == k * 10));
+    let mut copy = map.clone(); // another map: its own order
+    let copy_order: Vec<u32> = copy.keys().copied().collect();
+    assert_eq!(copy.drain().map(|(k, _)| k).collect::<Vec<_>>(), copy_order);
+    assert_eq!(map.into_iter().map(|(k, _)| k).collect::<Vec<_>>(), order);
+}
+
+#[test]
+fn a_set_iterates_in_one_order_while_unchanged() {
+    let set: gomap::HashSet<u32> = (0..500).collect();
+    let first: Vec<u32> = set.iter().copied().collect();
+    assert_eq!(set.iter().copied().collect::<Vec<_>>(), first);
+    assert_eq!(set.into_iter().collect::<Vec<_>>(), first);
 }
 
 #[test]
