@@ -296,3 +296,41 @@ fn set_api_matches_std() {
     c.extend(&[7, 8]);
     assert_eq!(format!("{:?}", HashSet::from([5u8])), "{5}");
 }
+
+#[test]
+fn extend_copies_borrowed_pairs_like_hashbrown() {
+    let pairs = [(1u32, 'a'), (2, 'b')];
+    let mut map: HashMap<u32, char> = HashMap::new();
+    map.extend(&pairs); // `Extend<&(K, V)>`: hashbrown's, not std's
+    map.extend(pairs.iter().map(|(k, v)| (k, v))); // `Extend<(&K, &V)>`
+    assert_eq!(map, HashMap::from(pairs));
+}
+
+#[test]
+fn the_default_hasher_is_a_newtype_named_as_stds() {
+    use gomap::hash_map::{DefaultHasher, RandomState};
+    use std::hash::BuildHasher;
+    let state: DefaultHashBuilder = RandomState::new();
+    let _: DefaultHasher = state.build_hasher();
+    // Each builder has its own seed.
+    let other = RandomState::new();
+    assert_ne!(state.hash_one(7u64), other.hash_one(7u64));
+    // The hasher's `new` is fixed: the same hash every time.
+    let fixed = |x: u64| {
+        let mut h = DefaultHasher::new();
+        h.write_u64(x);
+        h.finish()
+    };
+    assert_eq!(fixed(7), fixed(7));
+    assert_ne!(fixed(7), fixed(8));
+}
+
+#[test]
+fn a_shared_map_with_the_default_hasher_is_unwind_safe() {
+    fn assert_ref_unwind_safe<T: std::panic::RefUnwindSafe + std::panic::UnwindSafe>() {}
+    assert_ref_unwind_safe::<HashMap<String, Vec<u8>>>();
+    assert_ref_unwind_safe::<&HashMap<u64, u64>>();
+    assert_ref_unwind_safe::<HashSet<String>>();
+    assert_ref_unwind_safe::<&HashSet<u64>>();
+    assert_ref_unwind_safe::<DefaultHashBuilder>();
+}
