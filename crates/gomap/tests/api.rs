@@ -334,3 +334,53 @@ fn a_shared_map_with_the_default_hasher_is_unwind_safe() {
     assert_ref_unwind_safe::<&HashSet<u64>>();
     assert_ref_unwind_safe::<DefaultHashBuilder>();
 }
+
+/// A map in the middle of a migration of `kind`, and its keys.
+fn mid_migration(kind: MigrationKind) -> HashMap<u64, u64> {
+    let mut map: HashMap<u64, u64> = HashMap::new();
+    let mut k = 0;
+    while map.mem_stats().migration.is_none() || k < 5_000 {
+        map.insert(k, k);
+        k += 1;
+    }
+    if kind == MigrationKind::Shrink {
+        map.finish_migration();
+        map.retain(|k, _| k % 50 == 0); // starts a shrink, moves nothing
+    }
+    assert_eq!(map.mem_stats().migration.map(|m| m.kind), Some(kind));
+    map
+}
+
+#[test]
+fn extract_if_mid_migration_takes_every_match_once() {
+    for kind in [MigrationKind::Grow, MigrationKind::Shrink] {
+        let mut map = mid_migration(kind);
+        let before: std::collections::HashMap<u64, u64> =
+            map.iter().map(|(k, v)| (*k, *v)).collect();
+        let mut taken: Vec<u64> = map.extract_if(|k, _| k % 3 == 0).map(|(k, _)| k).collect();
+        taken.sort_unstable();
+        let mut expected: Vec<u64> = before.keys().copied().filter(|k| k % 3 == 0).collect();
+        expected.sort_unstable();
+        assert_eq!(taken, expected, "{kind:?}");
+        assert_eq!(map.len(), before.len() - expected.len());
+        for (k, v) in &before {
+            assert_eq!(map.get(k).is_some(), k % 3 != 0, "{kind:?} {k}");
+            if k % 3 != 0 {
+                assert_eq!(map[k], *v);
+            }
+        }
+        map.finish_migration();
+        assert_eq!(map.iter().count(), map.len());
+    }
+}
+
+#[test]
+fn get_disjoint_mut_finds_keys_in_either_array_mid_migration() {
+    let mut map = mid_migration(MigrationKind::Grow);
+    let keys: Vec<u64> = map.keys().copied().take(64).collect();
+    let refs: [&u64; 64] = std::array::from_fn(|i| &keys[i]);
+    for v in map.get_disjoint_mut(refs).into_iter() {
+        *v.expect("present") += 1_000_000;
+    }
+    assert!(keys.iter().all(|k| map[k] == k + 1_000_000));
+}
