@@ -333,6 +333,11 @@ fn a_shared_map_with_the_default_hasher_is_unwind_safe() {
     assert_ref_unwind_safe::<HashSet<String>>();
     assert_ref_unwind_safe::<&HashSet<u64>>();
     assert_ref_unwind_safe::<DefaultHashBuilder>();
+    // As std's: an owned map is `UnwindSafe` when its keys and values are,
+    // even if they are not `RefUnwindSafe`.
+    fn assert_unwind_safe<T: std::panic::UnwindSafe>() {}
+    assert_unwind_safe::<HashMap<u32, std::cell::Cell<u32>>>();
+    assert_unwind_safe::<gomap::hash_map::IntoIter<u32, std::cell::Cell<u32>>>();
 }
 
 /// A map in the middle of a migration of `kind`, and its keys.
