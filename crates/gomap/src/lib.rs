@@ -72,6 +72,7 @@
 #![deny(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod equivalent;
 #[cfg(feature = "get-size2")]
 mod get_size;
 mod map;
@@ -83,33 +84,36 @@ mod serde;
 mod set;
 
 pub use allocator_api2::alloc::{Allocator, Global};
+pub use equivalent::Equivalent;
 pub use map::{
-    Drain, Entry, HashMap, IntoIter, IntoKeys, IntoValues, Iter, IterMut, Keys, OccupiedEntry,
-    VacantEntry, Values, ValuesMut,
+    Drain, Entry, ExtractIf, HashMap, IntoIter, IntoKeys, IntoValues, Iter, IterMut, Keys,
+    OccupiedEntry, VacantEntry, Values, ValuesMut,
 };
 pub use set::HashSet;
 
-/// Iterators and other items of [`HashSet`].
+/// Iterators and other items of [`HashSet`], as in `std::collections::hash_set`.
 pub mod hash_set {
     pub use crate::set::{
-        Difference, Drain, HashSet, Intersection, IntoIter, Iter, SymmetricDifference, Union,
+        Difference, Drain, ExtractIf, HashSet, Intersection, IntoIter, Iter, SymmetricDifference,
+        Union,
     };
 }
 
-/// Iterators, entries and other items of [`HashMap`].
+/// Iterators, entries, the default hasher and other items of [`HashMap`],
+/// as in `std::collections::hash_map`.
 pub mod hash_map {
     pub use crate::map::{
-        Drain, Entry, HashMap, IntoIter, IntoKeys, IntoValues, Iter, IterMut, Keys, OccupiedEntry,
-        VacantEntry, Values, ValuesMut,
+        DefaultHasher, Drain, Entry, ExtractIf, HashMap, IntoIter, IntoKeys, IntoValues, Iter,
+        IterMut, Keys, OccupiedEntry, RandomState, VacantEntry, Values, ValuesMut,
     };
 }
 
 use core::alloc::Layout;
 use core::fmt;
 
-/// The default hasher: foldhash, seeded at random for every map, like Go's
-/// per-map `hash0`. No HashDoS, and no iteration order to depend on.
-pub type DefaultHashBuilder = foldhash::fast::RandomState;
+/// The default hasher builder: [`hash_map::RandomState`] (foldhash, seeded
+/// at random for every map, like Go's per-map `hash0`).
+pub type DefaultHashBuilder = hash_map::RandomState;
 
 /// Whether a map gives memory back by itself as it empties.
 ///

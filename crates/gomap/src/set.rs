@@ -1,9 +1,9 @@
 //! [`HashSet`]: std's set API on a [`HashMap`] with `()` values.
 
 use crate::map::{self, Entry, HashMap};
-use crate::{DefaultHashBuilder, MemStats, ShrinkPolicy, TryReserveError};
+use crate::raw::RawExtractIf;
+use crate::{DefaultHashBuilder, Equivalent, MemStats, ShrinkPolicy, TryReserveError};
 use allocator_api2::alloc::{Allocator, Global};
-use core::borrow::Borrow;
 use core::fmt;
 use core::hash::{BuildHasher, Hash};
 use core::iter::{Chain, FusedIterator};
@@ -101,7 +101,8 @@ impl<T, S, A: Allocator> HashSet<T, S, A> {
         self.map.capacity()
     }
 
-    /// Every element, in an order that changes with every call.
+    /// Every element, in the set's order: random per set, the same for
+    /// every walk until the set is modified.
     pub fn iter(&self) -> Iter<'_, T> {
         Iter {
             inner: self.map.keys(),
@@ -122,6 +123,24 @@ impl<T, S, A: Allocator> HashSet<T, S, A> {
     pub fn drain(&mut self) -> Drain<'_, T, A> {
         Drain {
             inner: self.map.drain(),
+        }
+    }
+
+    /// An iterator that removes and hands out every element for which
+    /// `pred` returns true, as it is advanced; elements not reached when it
+    /// is dropped stay (see [`HashMap::extract_if`]).
+    ///
+    /// ```
+    /// let mut set: gomap::HashSet<u32> = (0..8).collect();
+    /// let mut small: Vec<u32> = set.extract_if(|&v| v < 3).collect();
+    /// small.sort();
+    /// assert_eq!(small, [0, 1, 2]);
+    /// assert_eq!(set.len(), 5);
+    /// ```
+    pub fn extract_if<F: FnMut(&T) -> bool>(&mut self, pred: F) -> ExtractIf<'_, T, F, A> {
+        ExtractIf {
+            inner: self.map.raw_extract_if(),
+            pred,
         }
     }
 
@@ -271,18 +290,12 @@ impl<T: Eq + Hash, S: BuildHasher, A: Allocator> HashSet<T, S, A> {
     }
 
     /// Whether `value` is in the set.
-    pub fn contains<Q: Hash + Eq + ?Sized>(&self, value: &Q) -> bool
-    where
-        T: Borrow<Q>,
-    {
+    pub fn contains<Q: Hash + Equivalent<T> + ?Sized>(&self, value: &Q) -> bool {
         self.map.contains_key(value)
     }
 
     /// The stored element equal to `value`.
-    pub fn get<Q: Hash + Eq + ?Sized>(&self, value: &Q) -> Option<&T>
-    where
-        T: Borrow<Q>,
-    {
+    pub fn get<Q: Hash + Equivalent<T> + ?Sized>(&self, value: &Q) -> Option<&T> {
         self.map.get_key_value(value).map(|(k, _)| k)
     }
 
@@ -319,18 +332,12 @@ impl<T: Eq + Hash, S: BuildHasher, A: Allocator> HashSet<T, S, A> {
     }
 
     /// Remove `value`; returns whether it was present.
-    pub fn remove<Q: Hash + Eq + ?Sized>(&mut self, value: &Q) -> bool
-    where
-        T: Borrow<Q>,
-    {
+    pub fn remove<Q: Hash + Equivalent<T> + ?Sized>(&mut self, value: &Q) -> bool {
         self.map.remove(value).is_some()
     }
 
     /// Remove and return the stored element equal to `value`.
-    pub fn take<Q: Hash + Eq + ?Sized>(&mut self, value: &Q) -> Option<T>
-    where
-        T: Borrow<Q>,
-    {
+    pub fn take<Q: Hash + Equivalent<T> + ?Sized>(&mut self, value: &Q) -> Option<T> {
         self.map.remove_entry(value).map(|(k, _)| k)
     }
 }
@@ -348,6 +355,12 @@ impl<T: Clone, S: Clone, A: Allocator + Clone> Clone for HashSet<T, S, A> {
         HashSet {
             map: self.map.clone(),
         }
+    }
+
+    /// Drops `self`'s elements, then clones `source`'s, reusing `self`'s
+    /// bucket array when it has the right size ([`HashMap`]'s `clone_from`).
+    fn clone_from(&mut self, source: &Self) {
+        self.map.clone_from(&source.map);
     }
 }
 
@@ -456,6 +469,56 @@ pub struct IntoIter<T, A: Allocator = Global> {
 /// A set's elements, removed; from [`HashSet::drain`].
 pub struct Drain<'a, T, A: Allocator = Global> {
     inner: map::Drain<'a, T, (), A>,
+}
+
+/// The elements a predicate picks, removed as the iterator is advanced;
+/// from [`HashSet::extract_if`]. Elements not reached when it is dropped
+/// stay in the set.
+#[must_use = "iterators are lazy and do nothing unless consumed; \
+    use `retain` to remove and discard elements"]
+pub struct ExtractIf<'a, T, F, A: Allocator = Global> {
+    inner: RawExtractIf<'a, T, (), A>,
+    pred: F,
+}
+
+impl<T, F: FnMut(&T) -> bool, A: Allocator> Iterator for ExtractIf<'_, T, F, A> {
+    type Item = T;
+
+    #[inline]
+    fn next(&mut self) -> Option<T> {
+        let pred = &mut self.pred;
+        self.inner.next_where(&mut |k, _| pred(k)).map(|(k, ())| k)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, Some(self.inner.remaining()))
+    }
+}
+
+impl<T, F: FnMut(&T) -> bool, A: Allocator> FusedIterator for ExtractIf<'_, T, F, A> {}
+
+impl<T: fmt::Debug, F, A: Allocator> fmt::Debug for ExtractIf<'_, T, F, A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ExtractIf").finish_non_exhaustive()
+    }
+}
+
+impl<T> Default for Iter<'_, T> {
+    /// An empty iterator.
+    fn default() -> Self {
+        Iter {
+            inner: map::Keys::default(),
+        }
+    }
+}
+
+impl<T, A: Allocator + Default> Default for IntoIter<T, A> {
+    /// An empty iterator.
+    fn default() -> Self {
+        IntoIter {
+            inner: map::IntoKeys::default(),
+        }
+    }
 }
 
 /// Elements of one set not in another; from [`HashSet::difference`].

@@ -7,6 +7,7 @@ use common::CountingAlloc;
 use gomap::{
     DefaultHashBuilder, Entry, HashMap, HashSet, MigrationKind, ShrinkPolicy, TryReserveError,
 };
+use std::hash::{BuildHasherDefault, Hasher};
 
 #[test]
 fn grows_incrementally_and_finds_everything_mid_migration() {
@@ -194,12 +195,61 @@ fn traits_match_std() {
     assert_eq!(owned.len(), 2);
 }
 
+/// 200 keys, inserted in the same order into a map with a fixed hasher: the
+/// only thing that can differ between two such maps is the iteration seed.
+fn same_keys_fixed_hasher() -> HashMap<u32, u32, BuildHasherDefault<FixedHasher>> {
+    let mut map = HashMap::default();
+    map.extend((0..200).map(|i| (i, i * 10)));
+    map
+}
+
+#[derive(Default)]
+struct FixedHasher(u64);
+
+impl Hasher for FixedHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
 #[test]
-fn iteration_order_is_random_per_iteration_like_go() {
-    let map: HashMap<u32, ()> = (0..200).map(|i| (i, ())).collect();
-    let orders: HashSet<Vec<u32>> = (0..20).map(|_| map.keys().copied().collect()).collect();
-    assert!(orders.len() > 1, "20 iterations, one order");
+fn iteration_order_is_random_per_map_like_go() {
+    let orders: HashSet<Vec<u32>> = (0..20)
+        .map(|_| same_keys_fixed_hasher().keys().copied().collect())
+        .collect();
+    assert!(
+        orders.len() > 1,
+        "20 maps with the same keys and hasher, one order"
+    );
     assert!(orders.iter().all(|o| o.len() == 200));
+}
+
+#[test]
+fn iteration_order_is_stable_while_the_map_is_unchanged() {
+    let mut map = same_keys_fixed_hasher();
+    let order: Vec<u32> = map.keys().copied().collect();
+    assert_eq!(map.iter().map(|(k, _)| *k).collect::<Vec<_>>(), order);
+    assert_eq!(map.values().map(|v| v / 10).collect::<Vec<_>>(), order);
+    assert_eq!(map.values_mut().map(|v| *v / 10).collect::<Vec<_>>(), order);
+    assert_eq!(map.iter_mut().map(|(k, _)| *k).collect::<Vec<_>>(), order);
+    assert!(map.keys().zip(map.values()).all(|(k, v)| *v == k * 10));
+    let mut copy = map.clone(); // another map: its own order
+    let copy_order: Vec<u32> = copy.keys().copied().collect();
+    assert_eq!(copy.drain().map(|(k, _)| k).collect::<Vec<_>>(), copy_order);
+    assert_eq!(map.into_iter().map(|(k, _)| k).collect::<Vec<_>>(), order);
+}
+
+#[test]
+fn a_set_iterates_in_one_order_while_unchanged() {
+    let set: gomap::HashSet<u32> = (0..500).collect();
+    let first: Vec<u32> = set.iter().copied().collect();
+    assert_eq!(set.iter().copied().collect::<Vec<_>>(), first);
+    assert_eq!(set.into_iter().collect::<Vec<_>>(), first);
 }
 
 #[test]
@@ -245,4 +295,97 @@ fn set_api_matches_std() {
     assert_eq!((drained, c.len()), (vec![1, 3], 0));
     c.extend(&[7, 8]);
     assert_eq!(format!("{:?}", HashSet::from([5u8])), "{5}");
+}
+
+#[test]
+fn extend_copies_borrowed_pairs_like_hashbrown() {
+    let pairs = [(1u32, 'a'), (2, 'b')];
+    let mut map: HashMap<u32, char> = HashMap::new();
+    map.extend(&pairs); // `Extend<&(K, V)>`: hashbrown's, not std's
+    map.extend(pairs.iter().map(|(k, v)| (k, v))); // `Extend<(&K, &V)>`
+    assert_eq!(map, HashMap::from(pairs));
+}
+
+#[test]
+fn the_default_hasher_is_a_newtype_named_as_stds() {
+    use gomap::hash_map::{DefaultHasher, RandomState};
+    use std::hash::BuildHasher;
+    let state: DefaultHashBuilder = RandomState::new();
+    let _: DefaultHasher = state.build_hasher();
+    // Each builder has its own seed.
+    let other = RandomState::new();
+    assert_ne!(state.hash_one(7u64), other.hash_one(7u64));
+    // The hasher's `new` is fixed: the same hash every time.
+    let fixed = |x: u64| {
+        let mut h = DefaultHasher::new();
+        h.write_u64(x);
+        h.finish()
+    };
+    assert_eq!(fixed(7), fixed(7));
+    assert_ne!(fixed(7), fixed(8));
+}
+
+#[test]
+fn a_shared_map_with_the_default_hasher_is_unwind_safe() {
+    fn assert_ref_unwind_safe<T: std::panic::RefUnwindSafe + std::panic::UnwindSafe>() {}
+    assert_ref_unwind_safe::<HashMap<String, Vec<u8>>>();
+    assert_ref_unwind_safe::<&HashMap<u64, u64>>();
+    assert_ref_unwind_safe::<HashSet<String>>();
+    assert_ref_unwind_safe::<&HashSet<u64>>();
+    assert_ref_unwind_safe::<DefaultHashBuilder>();
+    // As std's: an owned map is `UnwindSafe` when its keys and values are,
+    // even if they are not `RefUnwindSafe`.
+    fn assert_unwind_safe<T: std::panic::UnwindSafe>() {}
+    assert_unwind_safe::<HashMap<u32, std::cell::Cell<u32>>>();
+    assert_unwind_safe::<gomap::hash_map::IntoIter<u32, std::cell::Cell<u32>>>();
+}
+
+/// A map in the middle of a migration of `kind`, and its keys.
+fn mid_migration(kind: MigrationKind) -> HashMap<u64, u64> {
+    let mut map: HashMap<u64, u64> = HashMap::new();
+    let mut k = 0;
+    while map.mem_stats().migration.is_none() || k < 5_000 {
+        map.insert(k, k);
+        k += 1;
+    }
+    if kind == MigrationKind::Shrink {
+        map.finish_migration();
+        map.retain(|k, _| k % 50 == 0); // starts a shrink, moves nothing
+    }
+    assert_eq!(map.mem_stats().migration.map(|m| m.kind), Some(kind));
+    map
+}
+
+#[test]
+fn extract_if_mid_migration_takes_every_match_once() {
+    for kind in [MigrationKind::Grow, MigrationKind::Shrink] {
+        let mut map = mid_migration(kind);
+        let before: std::collections::HashMap<u64, u64> =
+            map.iter().map(|(k, v)| (*k, *v)).collect();
+        let mut taken: Vec<u64> = map.extract_if(|k, _| k % 3 == 0).map(|(k, _)| k).collect();
+        taken.sort_unstable();
+        let mut expected: Vec<u64> = before.keys().copied().filter(|k| k % 3 == 0).collect();
+        expected.sort_unstable();
+        assert_eq!(taken, expected, "{kind:?}");
+        assert_eq!(map.len(), before.len() - expected.len());
+        for (k, v) in &before {
+            assert_eq!(map.get(k).is_some(), k % 3 != 0, "{kind:?} {k}");
+            if k % 3 != 0 {
+                assert_eq!(map[k], *v);
+            }
+        }
+        map.finish_migration();
+        assert_eq!(map.iter().count(), map.len());
+    }
+}
+
+#[test]
+fn get_disjoint_mut_finds_keys_in_either_array_mid_migration() {
+    let mut map = mid_migration(MigrationKind::Grow);
+    let keys: Vec<u64> = map.keys().copied().take(64).collect();
+    let refs: [&u64; 64] = std::array::from_fn(|i| &keys[i]);
+    for v in map.get_disjoint_mut(refs).into_iter() {
+        *v.expect("present") += 1_000_000;
+    }
+    assert!(keys.iter().all(|k| map[k] == k + 1_000_000));
 }

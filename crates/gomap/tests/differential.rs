@@ -31,6 +31,10 @@ enum Op {
     AndModify(u16),
     EntryRemove(u16),
     Retain(u8),
+    /// `extract_if` run to the end; the predicate also changes every value.
+    ExtractIf(u8),
+    /// `extract_if` advanced `n` times, then dropped.
+    ExtractIfPartial(u8, u8),
     Clear,
     Reset,
     Drain(u8),
@@ -61,6 +65,8 @@ fn op(keys: u16) -> impl Strategy<Value = Op> {
         4 => k.clone().prop_map(Op::AndModify),
         4 => k.prop_map(Op::EntryRemove),
         2 => (1..5u8).prop_map(Op::Retain),
+        2 => (1..5u8).prop_map(Op::ExtractIf),
+        2 => (1..5u8, any::<u8>()).prop_map(|(m, n)| Op::ExtractIfPartial(m, n)),
         1 => Just(Op::Clear),
         1 => Just(Op::Reset),
         1 => any::<u8>().prop_map(Op::Drain),
@@ -177,6 +183,39 @@ fn apply<K, S>(
             let m = u32::from(m);
             map.retain(|_, c| c.0 % m != 0);
             model.retain(|_, v| *v % m != 0);
+        }
+        Op::ExtractIf(m) => {
+            let m = u32::from(m);
+            let mut ours: Vec<(K, u32)> = map
+                .extract_if(|_, c| {
+                    c.0 = c.0.wrapping_add(1);
+                    c.0 % m == 0
+                })
+                .map(|(k, c)| (k, c.0))
+                .collect();
+            model.values_mut().for_each(|v| *v = v.wrapping_add(1));
+            let theirs: StdMap<K, u32> = model.extract_if(|_, v| *v % m == 0).collect();
+            assert_eq!(ours.len(), theirs.len());
+            for (k, v) in ours.drain(..) {
+                assert_eq!(theirs.get(&k), Some(&v), "extracted {k:?} twice or wrongly");
+            }
+        }
+        Op::ExtractIfPartial(m, n) => {
+            let m = u32::from(m);
+            let mut extract = map.extract_if(|_, c| c.0 % m == 0);
+            let mut taken = 0;
+            for (k, c) in extract.by_ref().take(usize::from(n)) {
+                assert_eq!(c.0 % m, 0, "{k:?} does not match");
+                assert_eq!(model.remove(&k), Some(c.0));
+                taken += 1;
+            }
+            drop(extract);
+            if taken < usize::from(n) {
+                assert!(
+                    model.values().all(|v| v % m != 0),
+                    "a match was left behind"
+                );
+            }
         }
         Op::Clear => {
             map.clear();

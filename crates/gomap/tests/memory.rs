@@ -50,6 +50,39 @@ fn removing_99_percent_gives_the_memory_back() {
 }
 
 #[test]
+fn extract_if_gives_the_memory_back_like_retain() {
+    let all = keys(100_000, 3);
+    let (mut map, alloc) = counted();
+    map.extend(all.iter().map(|&k| (k, k)));
+    map.finish_migration();
+    let peak = alloc.live();
+    // Take out 99 % through `extract_if`, half of it with an extractor
+    // dropped part way (its overflow bucket and shrink bookkeeping are
+    // the drop's).
+    let kept: std::collections::HashSet<u64> = all[..1_000].iter().copied().collect();
+    let first = map
+        .extract_if(|k, _| !kept.contains(k))
+        .take(50_000)
+        .count();
+    assert_eq!(first, 50_000);
+    assert_eq!(map.mem_stats().allocated_bytes, alloc.live());
+    let rest = map.extract_if(|k, _| !kept.contains(k)).count();
+    assert_eq!(first + rest, 99_000);
+    assert_eq!(map.mem_stats().allocated_bytes, alloc.live());
+    assert!(
+        map.mem_stats().migration.is_some(),
+        "removing 99 % starts a shrink"
+    );
+    while map.step_migration(1024) {
+        assert_eq!(map.mem_stats().allocated_bytes, alloc.live());
+    }
+    let after = alloc.live();
+    let fresh = fresh_bytes(&all[..1_000]);
+    assert!(after * 10 < peak, "{after} B of a {peak} B peak kept");
+    assert!(after <= 2 * fresh, "{after} > 2 x {fresh}");
+}
+
+#[test]
 fn never_keeps_the_peak_like_go() {
     let all = keys(100_000, 2);
     let (map, alloc) = counted();

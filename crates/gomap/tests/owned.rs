@@ -90,6 +90,11 @@ enum Op {
     Remove(u16),
     /// Keep keys with `k % m != 0`; grow the kept values by one.
     Retain(u16),
+    /// `extract_if` to the end, taking keys with `k % m == 0`; the
+    /// predicate grows every value by one byte first.
+    ExtractIf(u16),
+    /// Push bytes onto two values at once through `get_disjoint_mut`.
+    DisjointPush(u16, u16, usize),
     Clear,
     Reset,
     /// Drain, taking every other pair out.
@@ -109,6 +114,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(Op::ValuesMutShrink),
         4 => key.clone().prop_map(Op::Remove),
         1 => (2u16..5).prop_map(Op::Retain),
+        1 => (2u16..5).prop_map(Op::ExtractIf),
+        2 => (key.clone(), key.clone(), 1usize..300).prop_map(|(a, b, n)| Op::DisjointPush(a, b, n)),
         1 => Just(Op::Clear),
         1 => Just(Op::Reset),
         1 => Just(Op::Drain),
@@ -195,6 +202,36 @@ fn apply(map: &mut HashMap<String, Vec<u8>>, model: &mut StdMap<String, Vec<u8>>
                     v.push(5);
                     keep(k)
                 })
+            });
+        }
+        Op::ExtractIf(m) => {
+            let take = |k: &String| k[1..].parse::<u16>().unwrap() % m == 0;
+            model.values_mut().for_each(|v| v.push(6));
+            model.retain(|k, _| !take(k));
+            counted(|| {
+                let taken: Vec<_> = map
+                    .extract_if(|k, v| {
+                        v.push(6);
+                        take(k)
+                    })
+                    .collect();
+                drop(taken);
+            });
+        }
+        Op::DisjointPush(a, b, n) => {
+            if a == b {
+                return;
+            }
+            let (a, b) = (key(a), key(b));
+            for k in [&a, &b] {
+                if let Some(v) = model.get_mut(k) {
+                    v.extend(std::iter::repeat_n(7, n));
+                }
+            }
+            counted(|| {
+                for v in map.get_disjoint_mut([&a, &b]).into_iter().flatten() {
+                    v.extend(std::iter::repeat_n(7, n));
+                }
             });
         }
         Op::Clear => {

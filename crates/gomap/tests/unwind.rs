@@ -5,7 +5,7 @@
 mod common;
 
 use common::{
-    arm_panic, cases, disarm_panic, live_values, sized, CountingAlloc, PanicKey, PanicValue,
+    arm_panic, cases, disarm_panic, live_values, sized, tick, CountingAlloc, PanicKey, PanicValue,
 };
 use gomap::{DefaultHashBuilder, HashMap};
 use proptest::prelude::*;
@@ -20,6 +20,8 @@ enum Op {
     Remove(u16),
     Get(u16),
     Retain(u8),
+    /// `extract_if` whose predicate may panic, advanced up to `n` times.
+    ExtractIf(u8, u8),
     Clear,
     CloneAndDrop,
     Drain(u8),
@@ -39,6 +41,7 @@ fn op() -> impl Strategy<Value = Op> {
         5 => (0..500u16).prop_map(Op::Remove),
         3 => (0..500u16).prop_map(Op::Get),
         1 => (2..5u8).prop_map(Op::Retain),
+        2 => (2..5u8, any::<u8>()).prop_map(|(m, n)| Op::ExtractIf(m, n)),
         1 => Just(Op::Clear),
         1 => Just(Op::CloneAndDrop),
         1 => any::<u8>().prop_map(Op::Drain),
@@ -64,6 +67,13 @@ fn apply(op: &Op, map: &mut Map, alloc: &CountingAlloc) {
             }
         }
         Op::Retain(m) => map.retain(|k, _| k.0 % u16::from(m) != 0),
+        Op::ExtractIf(m, n) => map
+            .extract_if(|k, _| {
+                tick("extract_if predicate");
+                k.0 % u16::from(m) == 0
+            })
+            .take(usize::from(n))
+            .for_each(drop),
         Op::Clear => map.clear(),
         Op::CloneAndDrop => drop(map.clone()),
         Op::Drain(n) => map.drain().take(usize::from(n)).for_each(drop),
@@ -133,6 +143,39 @@ proptest! {
         disarm_panic();
         prop_assert_eq!(live_values(), base);
         prop_assert_eq!(alloc.live(), 0);
+    }
+}
+
+#[test]
+fn a_panicking_extract_if_predicate_keeps_every_entry_it_did_not_remove() {
+    quiet_planned_panics();
+    let base = live_values();
+    let alloc = CountingAlloc::default();
+    for at in [1u64, 7, 50, 150] {
+        let mut map: Map = HashMap::new_in(alloc.clone());
+        // Big enough to have overflow buckets and to be mid-grow.
+        for k in 0..sized(1500, 200) as u16 {
+            map.insert(PanicKey(k), PanicValue::new(u32::from(k)));
+        }
+        let before = map.len();
+        let mut removed = 0;
+        arm_panic(at);
+        let result = panic::catch_unwind(AssertUnwindSafe(|| {
+            for (k, v) in map.extract_if(|k, _| {
+                tick("extract_if predicate");
+                k.0 % 3 == 0
+            }) {
+                assert_eq!(v.0 .0, u32::from(k.0));
+                removed += 1;
+            }
+        }));
+        disarm_panic();
+        assert!(result.is_err(), "the predicate panicked at call {at}");
+        assert_eq!(map.len(), before - removed);
+        check_consistent(&map, &alloc, base);
+        drop(map);
+        assert_eq!(live_values(), base);
+        assert_eq!(alloc.live(), 0);
     }
 }
 

@@ -2,14 +2,29 @@
 
 use super::make_hash;
 use crate::raw::{RawOccupied, RawVacant};
+use crate::DefaultHashBuilder;
 use allocator_api2::alloc::{Allocator, Global};
 use core::fmt;
 use core::hash::{BuildHasher, Hash};
 use core::marker::PhantomData;
 
 /// A view into one key's place in a [`HashMap`](super::HashMap), from
-/// [`entry`](super::HashMap::entry).
-pub enum Entry<'a, K, V, S, A: Allocator = Global> {
+/// [`entry`](super::HashMap::entry). The hasher parameter `S` defaults to
+/// the map's, so `Entry<'_, K, V>` names the entry of a `HashMap<K, V>`, as
+/// with std.
+///
+/// ```
+/// use gomap::hash_map::{Entry, HashMap};
+///
+/// fn bump(entry: Entry<'_, &str, u32>) {
+///     *entry.or_insert(0) += 1;
+/// }
+/// let mut counts = HashMap::new();
+/// bump(counts.entry("a"));
+/// bump(counts.entry("a"));
+/// assert_eq!(counts["a"], 2);
+/// ```
+pub enum Entry<'a, K, V, S = DefaultHashBuilder, A: Allocator = Global> {
     /// The key is in the map.
     Occupied(OccupiedEntry<'a, K, V, S, A>),
     /// The key is not in the map.
@@ -17,13 +32,13 @@ pub enum Entry<'a, K, V, S, A: Allocator = Global> {
 }
 
 /// An entry whose key is in the map.
-pub struct OccupiedEntry<'a, K, V, S, A: Allocator = Global> {
+pub struct OccupiedEntry<'a, K, V, S = DefaultHashBuilder, A: Allocator = Global> {
     raw: RawOccupied<'a, K, V, A>,
     marker: PhantomData<&'a S>,
 }
 
 /// An entry whose key is not in the map, holding the key.
-pub struct VacantEntry<'a, K, V, S, A: Allocator = Global> {
+pub struct VacantEntry<'a, K, V, S = DefaultHashBuilder, A: Allocator = Global> {
     raw: RawVacant<'a, K, V, A>,
     key: K,
     hash_builder: &'a S,

@@ -1,7 +1,7 @@
 //! The map's iterators: thin wrappers over the raw table's, so every one of
 //! them visits each entry exactly once, also mid-migration.
 
-use crate::raw::{RawDrain, RawIntoIter, RawIter, RawIterMut};
+use crate::raw::{RawDrain, RawExtractIf, RawIntoIter, RawIter, RawIterMut};
 use allocator_api2::alloc::{Allocator, Global};
 use core::fmt;
 use core::iter::FusedIterator;
@@ -235,4 +235,64 @@ impl<K: fmt::Debug, V, A: Allocator> fmt::Debug for IntoKeys<K, V, A> {
             .entries(self.inner.inner.rest().map(|(k, _)| k))
             .finish()
     }
+}
+
+/// The entries a predicate picks, removed as the iterator is advanced; from
+/// [`HashMap::extract_if`](super::HashMap::extract_if). Entries not reached
+/// when it is dropped stay in the map.
+#[must_use = "iterators are lazy and do nothing unless consumed; \
+    use `retain` to remove and discard elements"]
+pub struct ExtractIf<'a, K, V, F, A: Allocator = Global> {
+    inner: RawExtractIf<'a, K, V, A>,
+    pred: F,
+}
+
+impl<'a, K, V, F, A: Allocator> ExtractIf<'a, K, V, F, A> {
+    pub(super) fn new(inner: RawExtractIf<'a, K, V, A>, pred: F) -> Self {
+        ExtractIf { inner, pred }
+    }
+}
+
+impl<K, V, F: FnMut(&K, &mut V) -> bool, A: Allocator> Iterator for ExtractIf<'_, K, V, F, A> {
+    type Item = (K, V);
+
+    #[inline]
+    fn next(&mut self) -> Option<(K, V)> {
+        self.inner.next_where(&mut self.pred)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, Some(self.inner.remaining()))
+    }
+}
+
+impl<K, V, F: FnMut(&K, &mut V) -> bool, A: Allocator> FusedIterator for ExtractIf<'_, K, V, F, A> {}
+
+impl<K: fmt::Debug, V: fmt::Debug, F, A: Allocator> fmt::Debug for ExtractIf<'_, K, V, F, A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ExtractIf").finish_non_exhaustive()
+    }
+}
+
+/// `Default` as std has it: an iterator over nothing.
+macro_rules! default_empty {
+    ($($name:ident<$($lt:lifetime,)? K, V $(, $a:ident)?> = $make:expr;)*) => {$(
+        impl<$($lt,)? K, V $(, $a: Allocator + Default)?> Default for $name<$($lt,)? K, V $(, $a)?> {
+            /// An empty iterator.
+            fn default() -> Self {
+                $make
+            }
+        }
+    )*};
+}
+
+default_empty! {
+    Iter<'a, K, V> = Iter::new(RawIter::default());
+    IterMut<'a, K, V> = IterMut::new(RawIterMut::default());
+    IntoIter<K, V, A> = IntoIter::new(RawIntoIter::default());
+    Keys<'a, K, V> = Keys::new(Iter::default());
+    Values<'a, K, V> = Values::new(Iter::default());
+    ValuesMut<'a, K, V> = ValuesMut::new(IterMut::default());
+    IntoKeys<K, V, A> = IntoKeys::new(IntoIter::default());
+    IntoValues<K, V, A> = IntoValues::new(IntoIter::default());
 }

@@ -1,15 +1,20 @@
 //! The safe [`HashMap`]: std's API over the raw table.
 
 mod entry;
+mod hasher;
 mod iter;
 
 pub use entry::{Entry, OccupiedEntry, VacantEntry};
-pub use iter::{Drain, IntoIter, IntoKeys, IntoValues, Iter, IterMut, Keys, Values, ValuesMut};
+pub use hasher::{DefaultHasher, RandomState};
+pub use iter::{
+    Drain, ExtractIf, IntoIter, IntoKeys, IntoValues, Iter, IterMut, Keys, Values, ValuesMut,
+};
 
-use crate::raw::{Floor, Measure, RawEntry, RawTable};
-use crate::{DefaultHashBuilder, MemStats, MigrationKind, ShrinkPolicy, TryReserveError};
+use crate::raw::{Floor, Measure, RawEntry, RawExtractIf, RawTable};
+use crate::{
+    DefaultHashBuilder, Equivalent, MemStats, MigrationKind, ShrinkPolicy, TryReserveError,
+};
 use allocator_api2::alloc::{Allocator, Global};
-use core::borrow::Borrow;
 use core::fmt;
 use core::hash::{BuildHasher, Hash};
 use core::ops::Index;
@@ -25,10 +30,12 @@ use core::ops::Index;
 /// and [`mem_stats`](HashMap::mem_stats) says exactly how many bytes it holds.
 ///
 /// Differences from `std::collections::HashMap` worth knowing:
-/// * Iteration starts at a random bucket and slot on *every* call, as in Go:
-///   two iterations of an unchanged map may visit entries in different
-///   orders. Use [`iter`](HashMap::iter) when keys and values must pair up,
-///   not `keys()` zipped with `values()`.
+/// * Iteration order is random per map, as in Go (each map starts its walks
+///   at its own random bucket and slot), and, as with std, stable while the
+///   map is not modified: every walk of an unchanged map — `iter`, `keys`,
+///   `values`, `values_mut`, `iter_mut`, `into_iter`, `drain` — visits the
+///   entries in the same order, so `keys()` zipped with `values()` pairs up.
+///   Any write may change the order.
 /// * [`capacity`](HashMap::capacity) counts entries before the bucket array
 ///   must grow; overflow buckets may still be allocated below it.
 ///
@@ -352,7 +359,39 @@ impl<K, V, S, A: Allocator> HashMap<K, V, S, A> {
         Drain::new(self.table.drain())
     }
 
-    /// Every `(&key, &value)`, in an order that changes with every call.
+    /// An iterator that removes and hands out every entry for which `pred`
+    /// returns true, as it is advanced. Entries it has not reached when it
+    /// is dropped stay in the map, whatever `pred` would say; `pred` sees
+    /// every entry once, and may change the values it keeps. Like
+    /// [`retain`](HashMap::retain) it removes in place, frees emptied
+    /// overflow buckets, and under [`ShrinkPolicy::Auto`] may start a
+    /// shrink when it is dropped. If `pred` panics, the entries it has not
+    /// reached stay and the map remains usable.
+    ///
+    /// ```
+    /// use gomap::HashMap;
+    ///
+    /// let mut map: HashMap<u32, u32> = (0..8).map(|i| (i, i)).collect();
+    /// let mut evens: Vec<u32> = map.extract_if(|k, _| k % 2 == 0).map(|(k, _)| k).collect();
+    /// evens.sort();
+    /// assert_eq!(evens, [0, 2, 4, 6]);
+    /// assert_eq!(map.len(), 4);
+    /// ```
+    pub fn extract_if<F>(&mut self, pred: F) -> ExtractIf<'_, K, V, F, A>
+    where
+        F: FnMut(&K, &mut V) -> bool,
+    {
+        ExtractIf::new(self.table.extract_if(), pred)
+    }
+
+    /// The raw extractor, for the set's `extract_if` (whose predicate
+    /// takes only the key).
+    pub(crate) fn raw_extract_if(&mut self) -> RawExtractIf<'_, K, V, A> {
+        self.table.extract_if()
+    }
+
+    /// Every `(&key, &value)`, in the map's order: random per map, the same
+    /// for every walk until the map is modified.
     pub fn iter(&self) -> Iter<'_, K, V> {
         Iter::new(self.table.iter())
     }
@@ -503,41 +542,29 @@ impl<K: Eq + Hash, V, S: BuildHasher, A: Allocator> HashMap<K, V, S, A> {
 
     /// The value for `key`.
     #[inline]
-    pub fn get<Q: Hash + Eq + ?Sized>(&self, key: &Q) -> Option<&V>
-    where
-        K: Borrow<Q>,
-    {
+    pub fn get<Q: Hash + Equivalent<K> + ?Sized>(&self, key: &Q) -> Option<&V> {
         self.get_key_value(key).map(|(_, v)| v)
     }
 
     /// The stored key and the value for `key`.
     #[inline]
-    pub fn get_key_value<Q: Hash + Eq + ?Sized>(&self, key: &Q) -> Option<(&K, &V)>
-    where
-        K: Borrow<Q>,
-    {
+    pub fn get_key_value<Q: Hash + Equivalent<K> + ?Sized>(&self, key: &Q) -> Option<(&K, &V)> {
         let hash = make_hash(&self.hash_builder, key);
-        self.table.get(hash, |k| k.borrow() == key)
+        self.table.get(hash, |k| key.equivalent(k))
     }
 
     /// The value for `key`, mutably.
     #[inline]
-    pub fn get_mut<Q: Hash + Eq + ?Sized>(&mut self, key: &Q) -> Option<&mut V>
-    where
-        K: Borrow<Q>,
-    {
+    pub fn get_mut<Q: Hash + Equivalent<K> + ?Sized>(&mut self, key: &Q) -> Option<&mut V> {
         let hash = make_hash(&self.hash_builder, key);
         self.table
-            .get_mut(hash, |k| k.borrow() == key)
+            .get_mut(hash, |k| key.equivalent(k))
             .map(|(_, v)| v)
     }
 
     /// Whether the map has `key`.
     #[inline]
-    pub fn contains_key<Q: Hash + Eq + ?Sized>(&self, key: &Q) -> bool
-    where
-        K: Borrow<Q>,
-    {
+    pub fn contains_key<Q: Hash + Equivalent<K> + ?Sized>(&self, key: &Q) -> bool {
         self.get_key_value(key).is_some()
     }
 
@@ -570,22 +597,54 @@ impl<K: Eq + Hash, V, S: BuildHasher, A: Allocator> HashMap<K, V, S, A> {
 
     /// Remove `key`, returning its value.
     #[inline]
-    pub fn remove<Q: Hash + Eq + ?Sized>(&mut self, key: &Q) -> Option<V>
-    where
-        K: Borrow<Q>,
-    {
+    pub fn remove<Q: Hash + Equivalent<K> + ?Sized>(&mut self, key: &Q) -> Option<V> {
         self.remove_entry(key).map(|(_, v)| v)
     }
 
     /// Remove `key`, returning the stored key and its value.
     #[inline]
-    pub fn remove_entry<Q: Hash + Eq + ?Sized>(&mut self, key: &Q) -> Option<(K, V)>
-    where
-        K: Borrow<Q>,
-    {
+    pub fn remove_entry<Q: Hash + Equivalent<K> + ?Sized>(&mut self, key: &Q) -> Option<(K, V)> {
         let hash = make_hash(&self.hash_builder, key);
         let hasher = Self::hasher_fn(&self.hash_builder);
-        self.table.remove(hash, |k| k.borrow() == key, hasher)
+        self.table.remove(hash, |k| key.equivalent(k), hasher)
+    }
+
+    /// Mutable references to the values of `N` keys at once; `None` for a
+    /// key that is absent.
+    ///
+    /// # Panics
+    /// If two of the keys find the same entry (`"duplicate keys found"`,
+    /// as std).
+    ///
+    /// ```
+    /// use gomap::HashMap;
+    ///
+    /// let mut stock = HashMap::from([("apples".to_string(), 3), ("pears".to_string(), 5)]);
+    /// let [Some(apples), Some(pears), None] = stock.get_disjoint_mut(["apples", "pears", "plums"])
+    /// else {
+    ///     panic!()
+    /// };
+    /// std::mem::swap(apples, pears);
+    /// assert_eq!(stock["apples"], 5);
+    /// ```
+    ///
+    /// ```should_panic
+    /// let mut map = gomap::HashMap::from([(1, 'a')]);
+    /// let _ = map.get_disjoint_mut([&1, &1]); // panics: duplicate keys found
+    /// ```
+    pub fn get_disjoint_mut<Q: Hash + Equivalent<K> + ?Sized, const N: usize>(
+        &mut self,
+        ks: [&Q; N],
+    ) -> [Option<&mut V>; N] {
+        let hashes = ks.map(|k| make_hash(&self.hash_builder, k));
+        self.table
+            .get_disjoint_mut(hashes, |i, k| ks[i].equivalent(k))
+    }
+
+    /// The hasher and the raw table, for the one map method whose `unsafe`
+    /// lives in `raw` (`get_disjoint_unchecked_mut`).
+    pub(crate) fn hasher_and_table_mut(&mut self) -> (&S, &mut RawTable<K, V, A>) {
+        (&self.hash_builder, &mut self.table)
     }
 }
 
@@ -601,6 +660,14 @@ impl<K: Clone, V: Clone, S: Clone, A: Allocator + Clone> Clone for HashMap<K, V,
             hash_builder: self.hash_builder.clone(),
             table: self.table.clone(),
         }
+    }
+
+    /// Makes `self` a copy of `source`: its entries are dropped first, then
+    /// `source`'s cloned, reusing `self`'s bucket array when the two have
+    /// the same shape.
+    fn clone_from(&mut self, source: &Self) {
+        self.hash_builder.clone_from(&source.hash_builder);
+        self.table.clone_from(&source.table);
     }
 }
 
@@ -621,10 +688,8 @@ impl<K: Eq + Hash, V: PartialEq, S: BuildHasher, A: Allocator> PartialEq for Has
 
 impl<K: Eq + Hash, V: Eq, S: BuildHasher, A: Allocator> Eq for HashMap<K, V, S, A> {}
 
-impl<K: Eq + Hash, Q: Eq + Hash + ?Sized, V, S: BuildHasher, A: Allocator> Index<&Q>
+impl<K: Eq + Hash, Q: Hash + Equivalent<K> + ?Sized, V, S: BuildHasher, A: Allocator> Index<&Q>
     for HashMap<K, V, S, A>
-where
-    K: Borrow<Q>,
 {
     type Output = V;
 
@@ -662,6 +727,15 @@ impl<'a, K: Eq + Hash + Copy, V: Copy, S: BuildHasher, A: Allocator> Extend<(&'a
 {
     fn extend<T: IntoIterator<Item = (&'a K, &'a V)>>(&mut self, iter: T) {
         self.extend(iter.into_iter().map(|(&k, &v)| (k, v)));
+    }
+}
+
+/// hashbrown's: extend with copies of borrowed pairs.
+impl<'a, K: Eq + Hash + Copy, V: Copy, S: BuildHasher, A: Allocator> Extend<&'a (K, V)>
+    for HashMap<K, V, S, A>
+{
+    fn extend<T: IntoIterator<Item = &'a (K, V)>>(&mut self, iter: T) {
+        self.extend(iter.into_iter().copied());
     }
 }
 

@@ -227,8 +227,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
     ) -> (Bucket, usize) {
         self.count_new(&key, &value);
         if !self.current.allocated {
-            self.current = self
-                .allocate_array(self.min_log2, 1 << self.min_log2)
+            self.allocate_current(self.min_log2)
                 .unwrap_or_else(|e| e.handle());
             free = None;
         } else if self.migration.is_none()
@@ -379,7 +378,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
     /// # Safety
     /// `bucket` is in the live chain starting at `head`.
     #[inline]
-    pub(super) unsafe fn unlink_if_empty(&self, head: Bucket, bucket: Bucket) -> bool {
+    pub(super) unsafe fn unlink_if_empty(&mut self, head: Bucket, bucket: Bucket) -> bool {
         // SAFETY: the chain is live (caller); `bucket` is found from `head`.
         unsafe {
             if bucket.same(head) || bucket.tophash().match_full().any() {

@@ -3,8 +3,11 @@
 //! A walk visits the old array's buckets that are not evacuated, then every
 //! bucket of the current array; each key lives in exactly one of those
 //! places, and nothing can move while an iterator borrows the table. Like
-//! Go, each walk starts at a random bucket and a random slot offset, so no
-//! caller can come to depend on an order.
+//! Go, a walk starts at a random bucket and a random slot offset, so no
+//! caller can come to depend on an order — but, unlike Go, the start is
+//! drawn once per table (when its array is allocated, see
+//! `RawTable::iter_seed`), not per walk: two walks of an unchanged table
+//! agree, as std's do, and different maps still differ.
 
 use super::bucket::{Bucket, BucketArray};
 use super::group::BitMask;
@@ -16,8 +19,9 @@ use core::iter::FusedIterator;
 use core::marker::PhantomData;
 
 /// A fresh random number per call, from a per-thread generator (wyrand)
-/// seeded from foldhash's per-process random seed.
-fn random() -> u64 {
+/// seeded from foldhash's per-process random seed: a table's iteration
+/// seed.
+pub(super) fn random_seed() -> u64 {
     thread_local! {
         static STATE: Cell<u64> = Cell::new(foldhash::fast::RandomState::default().hash_one(0u64));
     }
@@ -86,7 +90,7 @@ pub(super) struct RawSlots<K, V> {
 
 impl<K, V> RawSlots<K, V> {
     pub(super) fn new<A: Allocator>(table: &RawTable<K, V, A>) -> Self {
-        let r = random();
+        let r = table.iter_seed;
         let old = match &table.migration {
             Some(m) => ArrayWalk::new(&m.old, true, r as usize),
             None => ArrayWalk::new(&BucketArray::unallocated(), true, 0),
@@ -99,6 +103,21 @@ impl<K, V> RawSlots<K, V> {
             chain_ends: true,
             offset: (r >> 56) as usize % super::BUCKET_SLOTS,
             remaining: table.len,
+            marker: PhantomData,
+        }
+    }
+
+    /// A walk over nothing (the iterators' `Default`).
+    fn empty() -> Self {
+        let nothing = || ArrayWalk::new(&BucketArray::unallocated(), false, 0);
+        RawSlots {
+            walks: [nothing(), nothing()],
+            walk: 0,
+            bucket: BucketArray::unallocated().head::<K, V>(0),
+            pending: BitMask(0),
+            chain_ends: true,
+            offset: 0,
+            remaining: 0,
             marker: PhantomData,
         }
     }
@@ -282,6 +301,30 @@ impl<'a, K, V> Iterator for RawIter<'a, K, V> {
 
     fn size_hint(&self) -> (usize, Option<usize>) {
         (self.slots.len(), Some(self.slots.len()))
+    }
+}
+
+impl<K, V> Default for RawIter<'_, K, V> {
+    fn default() -> Self {
+        RawIter {
+            slots: RawSlots::empty(),
+            marker: PhantomData,
+        }
+    }
+}
+
+impl<K, V> Default for RawIterMut<'_, K, V> {
+    fn default() -> Self {
+        RawIterMut {
+            slots: RawSlots::empty(),
+            marker: PhantomData,
+        }
+    }
+}
+
+impl<K, V, A: Allocator + Default> Default for RawIntoIter<K, V, A> {
+    fn default() -> Self {
+        RawIntoIter::new(RawTable::new_in(A::default()))
     }
 }
 

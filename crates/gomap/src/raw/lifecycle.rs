@@ -11,7 +11,6 @@ use super::owned::Owned;
 use super::tophash::Tophash;
 use super::{ArrayId, RawTable};
 use allocator_api2::alloc::Allocator;
-use core::cell::Cell;
 use core::mem;
 use core::ptr;
 
@@ -179,27 +178,55 @@ impl<K: Clone, V: Clone, A: Allocator + Clone> Clone for RawTable<K, V, A> {
     /// state and slot positions, so no hasher is needed.
     fn clone(&self) -> Self {
         let mut copy = Self::new_in(self.alloc.clone());
-        copy.min_log2 = self.min_log2;
-        copy.policy = self.policy;
-        copy.started = self.started;
-        copy.shrink_armed = self.shrink_armed;
-        copy.allocator_calls = Cell::new(self.allocator_calls());
-        copy.owned = self
+        copy.allocator_calls = self.allocator_calls;
+        copy.copy_from(self);
+        copy
+    }
+
+    /// Drops this table's entries, then copies `source`'s into it as
+    /// `clone` does, keeping this table's allocator, and its current array
+    /// when that has the shape the copy needs.
+    fn clone_from(&mut self, source: &Self) {
+        self.clear();
+        let reusable = self.current.allocated
+            && source.current.allocated
+            && self.current.log2 == source.current.log2
+            && source.migration.is_none();
+        if !reusable {
+            self.free_all();
+        }
+        self.copy_from(source);
+    }
+}
+
+impl<K: Clone, V: Clone, A: Allocator> RawTable<K, V, A> {
+    /// Make this table a copy of `source`. It holds no entry, no overflow
+    /// bucket and no migration, and either no array or a zeroed current
+    /// array of `source`'s size (which the copy then uses).
+    fn copy_from(&mut self, source: &Self) {
+        debug_assert!(self.len == 0 && self.overflow == 0 && self.migration.is_none());
+        self.min_log2 = source.min_log2;
+        self.policy = source.policy;
+        self.started = source.started;
+        self.shrink_armed = source.shrink_armed;
+        self.owned = source
             .owned
             .as_ref()
-            .map(|o| Owned::new(o.measure, self.owned_bytes().unwrap_or(0)));
-        copy.lent_any = false;
-        if !self.current.allocated {
-            return copy;
+            .map(|o| Owned::new(o.measure, source.owned_bytes().unwrap_or(0)));
+        self.lent_any = false;
+        if !source.current.allocated {
+            return;
         }
-        copy.current = copy
-            .allocate_array(self.current.log2, self.current.buckets())
-            .unwrap_or_else(|e| e.handle());
-        if let Some(m) = &self.migration {
-            let old = copy
+        if !self.current.allocated {
+            // A copy is another map: it draws its own iteration order.
+            self.allocate_current(source.current.log2)
+                .unwrap_or_else(|e| e.handle());
+        }
+        if let Some(m) = &source.migration {
+            let old = self
                 .allocate_array(m.old.log2, m.old.block(Part::Tophash).held)
                 .unwrap_or_else(|e| e.handle());
-            copy.migration = Some(MigrationState {
+            self.migration = Some(MigrationState {
                 kind: m.kind,
                 old,
                 old_overflow: 0,
@@ -207,16 +234,13 @@ impl<K: Clone, V: Clone, A: Allocator + Clone> Clone for RawTable<K, V, A> {
                 evacuated: m.evacuated,
                 old_len: 0,
             });
-            copy.clone_array(&m.old, ArrayId::Old);
+            self.clone_array(&m.old, ArrayId::Old);
         }
-        copy.clone_array(&self.current, ArrayId::Current);
-        copy
+        self.clone_array(&source.current, ArrayId::Current);
     }
-}
 
-impl<K: Clone, V: Clone, A: Allocator> RawTable<K, V, A> {
     /// Copy every chain of `from` into the same places of this table's
-    /// array `into`, freshly allocated with the same shape.
+    /// array `into`, freshly allocated (or zeroed) with the same shape.
     /// Entries and overflow buckets are counted as they are added, so a
     /// panic in `clone` leaves a copy that drops cleanly.
     pub(super) fn clone_array(&mut self, from: &BucketArray, into: ArrayId) {

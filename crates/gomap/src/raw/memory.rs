@@ -10,15 +10,15 @@ use allocator_api2::alloc::{handle_alloc_error, Allocator};
 use core::ptr::{self, NonNull};
 
 impl<K, V, A: Allocator> RawTable<K, V, A> {
-    pub(super) fn count_allocator_call(&self) {
-        self.allocator_calls.set(self.allocator_calls.get() + 1);
+    pub(super) fn count_allocator_call(&mut self) {
+        self.allocator_calls += 1;
     }
 
     /// Allocate a `2^log2` array whose parts hold `held` buckets (all of
     /// them, but for a copy of a partly released old array). Tophash words
     /// and links come zeroed: `EMPTY_REST`, no overflow.
     pub(super) fn allocate_array(
-        &self,
+        &mut self,
         log2: u8,
         held: usize,
     ) -> Result<BucketArray, TryReserveError> {
@@ -71,7 +71,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
     }
 
     /// Free the parts of `array` that hold anything (not its overflow buckets).
-    pub(super) fn free_parts(&self, array: &BucketArray) {
+    pub(super) fn free_parts(&mut self, array: &BucketArray) {
         for part in Part::ALL {
             let Block { ptr, held } = array.block(part);
             if held == 0 {
@@ -87,7 +87,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
     }
 
     /// Free an array's blocks (not its overflow buckets).
-    pub(super) fn free_array(&self, array: BucketArray) {
+    pub(super) fn free_array(&mut self, array: BucketArray) {
         if array.allocated {
             self.free_parts(&array);
         }
@@ -113,7 +113,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
 
     /// # Safety
     /// `bucket` is an overflow bucket of this table, unlinked, holding no entry.
-    pub(super) unsafe fn free_overflow(&self, bucket: Bucket) {
+    pub(super) unsafe fn free_overflow(&mut self, bucket: Bucket) {
         self.count_allocator_call();
         // SAFETY: allocated by `allocate_overflow` with this layout.
         unsafe {

@@ -318,7 +318,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
             else {
                 continue;
             };
-            self.allocator_calls.set(self.allocator_calls.get() + 1);
+            self.allocator_calls += 1;
             // SAFETY: the block has `old_layout`; the new one is smaller with
             // the same alignment; the buckets past the cursor are evacuated,
             // and nothing reads them but `is_evacuated`, which checks `held`.
@@ -383,7 +383,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
         let log2 = log2_for(wanted)?;
         if !self.current.allocated {
             if wanted > 0 {
-                self.current = self.allocate_array(log2, 1 << log2)?;
+                self.allocate_current(log2)?;
                 if floor == Floor::Raise {
                     self.min_log2 = log2;
                 }

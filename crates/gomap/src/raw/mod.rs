@@ -138,6 +138,22 @@
 //! every entry, freeing the table, freeing a fresh array while `reserve`
 //! finishes a migration), it sits in the one scope guard of `guard.rs`.
 //!
+//! # Iteration order
+//!
+//! A walk visits the old array's buckets not yet evacuated, then the
+//! current array's, each from the same starting bucket (wrapping) and, in
+//! every bucket, from the same slot offset. Like Go, the start is random,
+//! so no caller can come to depend on an order; unlike Go, it is drawn once
+//! per table, into `iter_seed`, when the current array is allocated from
+//! nothing (the first insert or reservation, `with_capacity`, a clone, the
+//! first write after `reset`), not once per walk. So every walk of an
+//! unchanged table — `iter`, `keys`, `values`, `iter_mut`, `drain`,
+//! `into_iter` — gives the same order, as std's does, and `keys()` zipped
+//! with `values()` pairs up, while two maps with the same keys still
+//! iterate differently. A write may change the order (an insert or a
+//! migration step moves entries). The seed is one word of the table; a walk
+//! reads it instead of drawing a random number, so iterating got no dearer.
+//!
 //! # Where things are
 //!
 //! | file | what |
@@ -152,13 +168,17 @@
 //! | `entry.rs` | the raw Entry handles |
 //! | `migration.rs` | start, step and end of a migration; `reserve`, `shrink_to` |
 //! | `lifecycle.rs` | `clear`, `reset`, `retain`, `Clone`, `Drop` |
-//! | `iter.rs` | walks over every entry, also mid-migration |
+//! | `extract.rs` | `extract_if`: `retain`'s walk, one removal at a time |
+//! | `disjoint.rs` | `get_disjoint_mut`: several `&mut V` at once |
+//! | `iter.rs` | walks over every entry, also mid-migration; the iteration seed |
 //! | `owned.rs` | owned bytes and the table's hooks for them |
 //! | `guard.rs` | the scope guard |
 
 mod bucket;
+mod disjoint;
 mod entries;
 mod entry;
+mod extract;
 mod group;
 mod guard;
 mod iter;
@@ -172,6 +192,7 @@ mod tests;
 mod tophash;
 
 pub(crate) use entry::{RawEntry, RawOccupied, RawVacant};
+pub(crate) use extract::RawExtractIf;
 pub(crate) use iter::{RawDrain, RawIntoIter, RawIter, RawIterMut};
 pub(crate) use migration::Floor;
 pub(crate) use owned::Measure;
@@ -179,7 +200,6 @@ pub(crate) use owned::Measure;
 use crate::{MemStats, Migration, MigrationKind, ShrinkPolicy, TryReserveError};
 use allocator_api2::alloc::Allocator;
 use bucket::BucketArray;
-use core::cell::Cell;
 use core::marker::PhantomData;
 use core::mem::size_of;
 use layout::{primary_bucket_bytes, Shape};
@@ -221,10 +241,16 @@ pub(crate) struct RawTable<K, V, A: Allocator> {
     /// growing, keeps its room; one that emptied shrinks on its next writes.)
     shrink_armed: bool,
     /// Calls made to the allocator (allocate, free, shrink in place): a
-    /// cheap signal that `allocated_bytes` may have moved. A `Cell` so the
-    /// `&self` helpers that call the allocator can count; every such call
-    /// happens under `&mut self` further up (see the `Sync` impl).
-    allocator_calls: Cell<u64>,
+    /// cheap signal that `allocated_bytes` may have moved. A plain counter:
+    /// every allocator call happens under `&mut self` (a `Cell` here would
+    /// make `&HashMap` neither `Sync`-safe by itself nor `RefUnwindSafe`).
+    allocator_calls: u64,
+    /// Where every walk over the entries starts (bucket and slot offset):
+    /// drawn at random each time the current array is allocated from
+    /// nothing, so each map has its own order (Go's intent: no caller may
+    /// depend on one), but two walks of an unchanged map agree, as std's do
+    /// (`keys()` zipped with `values()` pairs up).
+    iter_seed: u64,
     /// The bytes keys and values own, when the map measures them (see
     /// `owned.rs`, and its invariant on the lent value).
     owned: Option<Owned<K, V>>,
@@ -237,12 +263,9 @@ pub(crate) struct RawTable<K, V, A: Allocator> {
 // SAFETY: the table owns its keys, values and allocations, like a `Vec`;
 // the lent value `owned` may point at is one of its own values.
 unsafe impl<K: Send, V: Send, A: Allocator + Send> Send for RawTable<K, V, A> {}
-// SAFETY: `&RawTable` only hands out shared references to keys and values.
-// Its one interior-mutable field, the `allocator_calls` cell, is written only
-// by the helpers that call the allocator, and those run only inside methods
-// that hold `&mut RawTable` (lookups, iteration and stats never allocate):
-// two threads sharing `&RawTable` never write it, so it cannot race. The
-// lent value `owned` may point at is only read through `&RawTable`.
+// SAFETY: `&RawTable` only hands out shared references to keys and values,
+// and has no interior mutability. The lent value `owned` may point at is
+// only read through `&RawTable`.
 unsafe impl<K: Sync, V: Sync, A: Allocator + Sync> Sync for RawTable<K, V, A> {}
 
 /// Entries a `2^log2` array holds before it must grow (Go's
@@ -276,7 +299,8 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
             policy: ShrinkPolicy::Auto,
             started: MigrationCounts::new(),
             shrink_armed: false,
-            allocator_calls: Cell::new(0),
+            allocator_calls: 0,
+            iter_seed: 0,
             owned: None,
             lent_any: false,
             alloc,
@@ -289,7 +313,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
         let mut table = Self::new_in(alloc);
         if capacity > 0 {
             let log2 = log2_for(capacity)?;
-            table.current = table.allocate_array(log2, 1 << log2)?;
+            table.allocate_current(log2)?;
             table.min_log2 = log2;
         }
         Ok(table)
@@ -320,7 +344,16 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
     /// See the field.
     #[inline]
     pub(crate) fn allocator_calls(&self) -> u64 {
-        self.allocator_calls.get()
+        self.allocator_calls
+    }
+
+    /// Allocate the current array, `2^log2` buckets, in a table that has
+    /// none, and draw the table's iteration seed.
+    pub(super) fn allocate_current(&mut self, log2: u8) -> Result<(), TryReserveError> {
+        debug_assert!(!self.current.allocated);
+        self.current = self.allocate_array(log2, 1 << log2)?;
+        self.iter_seed = iter::random_seed();
+        Ok(())
     }
 
     /// Migrations of `kind` started so far.

@@ -61,11 +61,13 @@ impl<K, V> Measure<K, V> {
 }
 
 /// A value handed out as `&mut V`, to measure again once the borrow ended.
-pub(crate) enum Lent<V> {
+pub(crate) enum Lent {
     None,
-    /// One value, owning `before` bytes when it was lent.
+    /// One value (a `V`, its type erased: a `NonNull<V>` field would make
+    /// the map `UnwindSafe` only for `V: RefUnwindSafe`, where std's asks
+    /// `V: UnwindSafe`), owning `before` bytes when it was lent.
     One {
-        value: NonNull<V>,
+        value: NonNull<u8>,
         before: usize,
     },
     /// Every value (`iter_mut`).
@@ -77,7 +79,7 @@ pub(crate) struct Owned<K, V> {
     pub(crate) measure: Measure<K, V>,
     /// Owned bytes of every entry, as last measured.
     pub(crate) bytes: usize,
-    pub(crate) lent: Lent<V>,
+    pub(crate) lent: Lent,
 }
 
 impl<K, V> Owned<K, V> {
@@ -116,7 +118,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
             Lent::One { value, before } => {
                 // SAFETY: `owned.rs`'s invariant: a live value of this
                 // table; `&self` means no `&mut` to it is alive.
-                let now = (owned.measure.value)(unsafe { value.as_ref() });
+                let now = (owned.measure.value)(unsafe { value.cast::<V>().as_ref() });
                 (owned.bytes + now).saturating_sub(before)
             }
             Lent::All => self.iter().map(|(k, v)| owned.measure.entry(k, v)).sum(),
@@ -146,7 +148,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
             Lent::One { value, before } => {
                 // SAFETY: `owned.rs`'s invariant: a live value of this
                 // table, its `&mut` borrow over (we hold `&mut self`).
-                let now = (owned.measure.value)(unsafe { value.as_ref() });
+                let now = (owned.measure.value)(unsafe { value.cast::<V>().as_ref() });
                 owned.bytes = (owned.bytes + now).saturating_sub(before);
             }
             Lent::All => {
@@ -186,7 +188,10 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
         };
         // SAFETY: the caller's: a live value of this table, not borrowed yet.
         let before = (owned.measure.value)(unsafe { value.as_ref() });
-        owned.lent = Lent::One { value, before };
+        owned.lent = Lent::One {
+            value: value.cast(),
+            before,
+        };
         self.lent_any = true;
     }
 
