@@ -68,9 +68,15 @@
 //! The design and its departures from Go are documented at the top of the
 //! raw table module (`src/raw/mod.rs`).
 
+#![no_std]
 #![warn(missing_docs)]
 #![deny(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
+
+// `no_std`: the map needs only `alloc` (through its allocator); the unit
+// tests use std's `Vec` and printing.
+#[cfg(test)]
+extern crate std;
 
 mod equivalent;
 #[cfg(feature = "get-size2")]
@@ -234,7 +240,7 @@ impl fmt::Display for TryReserveError {
     }
 }
 
-impl std::error::Error for TryReserveError {}
+impl core::error::Error for TryReserveError {}
 
 /// The crate README's examples, compiled and run as doctests so they stay
 /// true.

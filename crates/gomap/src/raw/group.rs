@@ -195,6 +195,7 @@ impl Iterator for BitMask {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::{vec, vec::Vec};
 
     fn slots(m: BitMask) -> Vec<usize> {
         m.collect()

@@ -13,24 +13,16 @@ use super::bucket::{Bucket, BucketArray};
 use super::group::BitMask;
 use super::{ArrayId, RawTable};
 use allocator_api2::alloc::Allocator;
-use core::cell::Cell;
 use core::hash::BuildHasher;
 use core::iter::FusedIterator;
 use core::marker::PhantomData;
 
-/// A fresh random number per call, from a per-thread generator (wyrand)
-/// seeded from foldhash's per-process random seed: a table's iteration
-/// seed.
+/// A fresh random number per call: a table's iteration seed. Each foldhash
+/// `RandomState` has a seed of its own (from a per-thread or, without
+/// `std`, a global counter mixed with an address) on top of the
+/// per-process random seed, so no global state of ours is needed.
 pub(super) fn random_seed() -> u64 {
-    thread_local! {
-        static STATE: Cell<u64> = Cell::new(foldhash::fast::RandomState::default().hash_one(0u64));
-    }
-    STATE.with(|state| {
-        let s = state.get().wrapping_add(0xa076_1d64_78bd_642f);
-        state.set(s);
-        let t = u128::from(s) * u128::from(s ^ 0xe703_7ed1_a0b4_28db);
-        (t as u64) ^ ((t >> 64) as u64)
-    })
+    foldhash::fast::RandomState::default().hash_one(0u64)
 }
 
 /// One array's primary buckets, visited from a random start, wrapping.

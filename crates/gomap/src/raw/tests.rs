@@ -2,6 +2,7 @@ use super::migration::{FINISH_WORK, SKIPS_PER_ENTRY, WRITE_BUDGET};
 use super::*;
 use allocator_api2::alloc::Global;
 use core::hash::BuildHasher;
+use std::vec::Vec;
 
 /// Keys for the tests below: fewer under Miri, which runs ~1000x slower.
 const KEYS: u64 = if cfg!(miri) { 1_000 } else { 20_000 };
