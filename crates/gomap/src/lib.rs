@@ -101,6 +101,7 @@ pub mod hash_map {
         Drain, Entry, HashMap, IntoIter, IntoKeys, IntoValues, Iter, IterMut, Keys, OccupiedEntry,
         VacantEntry, Values, ValuesMut,
     };
+    pub use crate::map::{EntryRef, VacantEntryRef};
 }
 
 use core::alloc::Layout;

@@ -1,9 +1,11 @@
 //! The safe [`HashMap`]: std's API over the raw table.
 
 mod entry;
+mod entry_ref;
 mod iter;
 
 pub use entry::{Entry, OccupiedEntry, VacantEntry};
+pub use entry_ref::{EntryRef, VacantEntryRef};
 pub use iter::{Drain, IntoIter, IntoKeys, IntoValues, Iter, IterMut, Keys, Values, ValuesMut};
 
 use crate::raw::{Floor, Measure, RawEntry, RawTable};
