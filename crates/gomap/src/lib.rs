@@ -68,6 +68,7 @@
 //! The design and its departures from Go are documented at the top of the
 //! raw table module (`src/raw/mod.rs`).
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 #![deny(unsafe_code)]
 
@@ -90,6 +91,8 @@ pub use set::HashSet;
 
 /// Iterators and other items of [`HashSet`].
 pub mod hash_set {
+    #[cfg(feature = "rayon")]
+    pub use crate::set::rayon;
     pub use crate::set::{
         Difference, Drain, HashSet, Intersection, IntoIter, Iter, SymmetricDifference, Union,
     };
@@ -97,6 +100,8 @@ pub mod hash_set {
 
 /// Iterators, entries and other items of [`HashMap`].
 pub mod hash_map {
+    #[cfg(feature = "rayon")]
+    pub use crate::map::rayon;
     pub use crate::map::{
         Drain, Entry, HashMap, IntoIter, IntoKeys, IntoValues, Iter, IterMut, Keys, OccupiedEntry,
         VacantEntry, Values, ValuesMut,

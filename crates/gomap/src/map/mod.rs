@@ -3,6 +3,8 @@
 mod entry;
 mod entry_ref;
 mod iter;
+#[cfg(feature = "rayon")]
+pub mod rayon;
 
 pub use entry::{Entry, OccupiedEntry, VacantEntry};
 pub use entry_ref::{EntryRef, VacantEntryRef};

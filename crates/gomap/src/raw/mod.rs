@@ -167,6 +167,8 @@ mod lifecycle;
 mod memory;
 mod migration;
 mod owned;
+#[cfg(feature = "rayon")]
+mod par;
 #[cfg(test)]
 mod tests;
 mod tophash;
@@ -175,6 +177,8 @@ pub(crate) use entry::{RawEntry, RawOccupied, RawVacant};
 pub(crate) use iter::{RawDrain, RawIntoIter, RawIter, RawIterMut};
 pub(crate) use migration::Floor;
 pub(crate) use owned::Measure;
+#[cfg(feature = "rayon")]
+pub(crate) use par::{RawParDrain, RawParIter, RawParIterMut};
 
 use crate::{MemStats, Migration, MigrationKind, ShrinkPolicy, TryReserveError};
 use allocator_api2::alloc::Allocator;
