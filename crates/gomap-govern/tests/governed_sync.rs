@@ -5,6 +5,7 @@
 //! with no lock held and its panic is contained, and the registry forgets
 //! the map when it drops.
 
+use std::hash::{BuildHasherDefault, DefaultHasher};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use std::sync::{mpsc, Arc, OnceLock};
@@ -16,7 +17,9 @@ use gomap_sync::SyncMapStats;
 /// What the figures must be for these stats: the live count, and both
 /// tables' figures added up.
 fn expected(stats: &SyncMapStats) -> Figures {
-    let tables: Vec<_> = std::iter::once(&stats.read).chain(stats.dirty.as_ref()).collect();
+    let tables: Vec<_> = std::iter::once(&stats.read)
+        .chain(stats.dirty.as_ref())
+        .collect();
     let sum = |f: &dyn Fn(&gomap::MemStats) -> usize| tables.iter().map(|t| f(t) as u64).sum();
     Figures {
         len: stats.len as u64,
@@ -30,7 +33,7 @@ fn expected(stats: &SyncMapStats) -> Figures {
     }
 }
 
-fn assert_published<K, V>(map: &GovernedSyncMap<K, V>, what: &str) {
+fn assert_published<K, V, S: Clone>(map: &GovernedSyncMap<K, V, S>, what: &str) {
     assert_eq!(map.report().figures, expected(&map.mem_stats()), "{what}");
 }
 
@@ -59,12 +62,18 @@ fn finishes<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'stati
 fn the_registry_lists_a_sync_map_with_its_site_and_forgets_it_when_it_drops() {
     let registry = Registry::new();
     let line = line!() + 1;
-    let map: GovernedSyncMap<u64, u64> = GovernedSyncMap::builder("flags").registry(&registry).build();
+    let map: GovernedSyncMap<u64, u64> = GovernedSyncMap::builder("flags")
+        .registry(&registry)
+        .build();
     map.store(1, 1);
     let maps = registry.maps();
     assert_eq!(maps.len(), 1);
     assert_eq!((maps[0].name.as_str(), maps[0].kind), ("flags", "sync"));
-    assert!(maps[0].site.starts_with(&format!("{}:{line}:", file!())), "{}", maps[0].site);
+    assert!(
+        maps[0].site.starts_with(&format!("{}:{line}:", file!())),
+        "{}",
+        maps[0].site
+    );
     assert_eq!(map.name(), "flags");
     assert_published(&map, "one store");
     drop(map);
@@ -87,13 +96,20 @@ fn levels_rise_and_fall_with_entries() {
         }
         assert_eq!(map.report().figures.len, k + 1);
     }
-    assert_eq!(seen, [Level::Green, Level::Yellow, Level::Orange, Level::Red]);
+    assert_eq!(
+        seen,
+        [Level::Green, Level::Yellow, Level::Orange, Level::Red]
+    );
     for k in 0..300 {
         map.delete(&k);
     }
     assert_eq!(map.level(), Level::Green);
     assert_published(&map, "after the deletes");
-    let changes: Vec<_> = registry.events().iter().filter_map(|e| e.level_change()).collect();
+    let changes: Vec<_> = registry
+        .events()
+        .iter()
+        .filter_map(|e| e.level_change())
+        .collect();
     assert_eq!(changes.first(), Some(&(Level::Green, Level::Yellow)));
     assert_eq!(changes.last().map(|c| c.1), Some(Level::Green));
 }
@@ -141,7 +157,10 @@ fn red_refuses_new_keys_and_updates_existing_ones() {
         map.delete(&k);
     }
     assert_eq!(map.level(), Level::Yellow);
-    assert!(map.try_store(99, 1).is_ok(), "under orange the breaker closes");
+    assert!(
+        map.try_store(99, 1).is_ok(),
+        "under orange the breaker closes"
+    );
 }
 
 #[test]
@@ -183,25 +202,108 @@ fn figures_equal_mem_stats_once_a_write_storm_from_many_threads_ends() {
     );
 }
 
+/// Table bytes of a bare `SyncMap`: both tables.
+fn table_bytes<S: Clone>(map: &gomap_sync::SyncMap<u64, u64, S>) -> u64 {
+    expected(&map.mem_stats()).allocated_bytes
+}
+
+/// A hasher with a fixed seed: a bare twin and a governed map holding the
+/// same keys build the same tables.
+type Fixed = BuildHasherDefault<DefaultHasher>;
+
 #[test]
-fn a_promotion_made_by_loads_is_published_on_request_and_never_refuses_wrongly() {
-    let registry = Registry::new();
+fn loads_that_promote_are_published_on_request() {
     let map: GovernedSyncMap<u64, u64> = GovernedSyncMap::builder("reads")
-        .registry(&registry)
+        .registry(&Registry::new())
         .build();
-    for k in 0..1_000 {
-        map.store(k, k);
+    (0..1_000).for_each(|k| map.store(k, k));
+    map.range(|_, _| false); // one table: the read snapshot
+    map.store(1_000, 0); // a new key: the dirty copy, a second table
+    assert_published(&map, "two tables");
+    while map.mem_stats().dirty.is_some() {
+        assert!(map.load(&1_000).is_some()); // misses promote the copy
     }
-    // Keys only in the dirty map: each load misses the snapshot, and
-    // enough misses promote the dirty map, which frees the old snapshot's
-    // table — a change no write published.
-    assert!(map.mem_stats().dirty.is_some());
-    for k in 0..1_000 {
-        assert!(map.load(&k).is_some());
-    }
-    assert!(map.mem_stats().dirty.is_none(), "the loads promoted");
+    assert_ne!(
+        map.report().figures,
+        expected(&map.mem_stats()),
+        "loads publish nothing"
+    );
     map.publish();
     assert_published(&map, "after publish");
+}
+
+#[test]
+fn a_red_left_stale_by_loads_never_refuses() {
+    const N: u64 = 1_000;
+    const MORE: u64 = 500;
+    // The bytes of each step, measured on a bare twin doing what the
+    // governed map will do (orange's promotion included).
+    let twin: gomap_sync::SyncMap<u64, u64, Fixed> =
+        gomap_sync::SyncMap::with_hasher(Fixed::default());
+    let mut fill_peak = 0;
+    for k in 0..N {
+        twin.store(k, k);
+        fill_peak = fill_peak.max(table_bytes(&twin));
+    }
+    twin.range(|_, _| false);
+    let one = table_bytes(&twin);
+    twin.store(N, 0);
+    let two = table_bytes(&twin);
+    twin.range(|_, _| false); // orange's action
+    let promoted = table_bytes(&twin);
+    for k in N + 1..=N + MORE {
+        twin.store(k, k);
+    }
+    let grown_two = table_bytes(&twin);
+    while twin.mem_stats().dirty.is_some() {
+        assert!(twin.load(&(N + MORE)).is_some());
+    }
+    let grown_one = table_bytes(&twin);
+    // Orange is reached only by the dirty copy of step two; red only by
+    // the bigger copy of step three; back under orange with one table.
+    let yellow = promoted / 2;
+    let orange = fill_peak.max(promoted).max(grown_one) + 1;
+    let red = two + 1;
+    assert!(
+        orange <= two && red <= grown_two,
+        "{fill_peak} {one} {two} {promoted} {grown_two} {grown_one}"
+    );
+
+    let registry = Registry::new();
+    let map: GovernedSyncMap<u64, u64, Fixed> = GovernedSyncMap::builder("stale")
+        .registry(&registry)
+        .watermarks(Watermarks::bytes(yellow, orange, red).unwrap())
+        .build_with_hasher(Fixed::default());
+    (0..N).for_each(|k| map.store(k, k));
+    map.range(|_, _| false);
+    assert!(map.level() < Level::Orange);
+    map.store(N, 0);
+    assert_eq!(
+        map.level(),
+        Level::Orange,
+        "orange promoted, and stays in its band"
+    );
+    assert!(map.mem_stats().dirty.is_none());
+    for k in N + 1..=N + MORE {
+        map.store(k, k);
+    }
+    assert_eq!(map.level(), Level::Red);
+    // Loads only: they promote the copy and free a table; no write
+    // publishes that.
+    while map.mem_stats().dirty.is_some() {
+        assert!(map.load(&(N + MORE)).is_some());
+    }
+    assert_eq!(table_bytes_of(&map), grown_one);
+    assert_eq!(map.level(), Level::Red, "stale until something publishes");
+    assert!(
+        map.try_store(N + MORE + 1, 0).is_ok(),
+        "the breaker looks at fresh figures before it refuses"
+    );
+    assert_published(&map, "after try_store");
+}
+
+fn table_bytes_of<S: Clone>(map: &GovernedSyncMap<u64, u64, S>) -> u64 {
+    expected(&map.mem_stats()).allocated_bytes
 }
 
 /// A value whose drop panics when armed.
@@ -236,13 +338,21 @@ fn a_write_whose_drop_panics_still_publishes_and_moves_the_level() {
     let result = catch_unwind(AssertUnwindSafe(|| map.delete(&0)));
     assert!(result.is_err());
     assert_eq!(map.report().figures.len, 199);
-    assert_eq!(map.level(), Level::Yellow, "the level followed the panicked write");
+    assert_eq!(
+        map.level(),
+        Level::Yellow,
+        "the level followed the panicked write"
+    );
     assert_published(&map, "after the panicked write");
     // Nothing is wedged: the next write goes through and reports the fall.
     let again = map.clone();
     finishes("a write after a panic", move || again.delete(&101));
     assert_eq!(map.report().figures.len, 198);
-    let changes: Vec<_> = registry.events().iter().filter_map(|e| e.level_change()).collect();
+    let changes: Vec<_> = registry
+        .events()
+        .iter()
+        .filter_map(|e| e.level_change())
+        .collect();
     assert_eq!(changes.last(), Some(&(Level::Red, Level::Yellow)));
 }
 
@@ -276,7 +386,10 @@ fn orange_promotes_and_calls_the_hook_after_the_write_with_no_lock_held() {
         }
     });
     assert_eq!(calls.load(Relaxed), 1);
-    assert!(map.mem_stats().dirty.is_none(), "orange promoted the dirty map");
+    assert!(
+        map.mem_stats().dirty.is_none(),
+        "orange promoted the dirty map"
+    );
     assert_eq!(*map.load(&0).unwrap(), 1_000, "the hook's own store landed");
     assert_published(&map, "after orange");
 }
@@ -308,7 +421,10 @@ fn a_panicking_hook_is_contained() {
             _ => None,
         })
         .collect();
-    assert_eq!(hook_panics, [(Hook::OnOrange, "the hook fails".to_string())]);
+    assert_eq!(
+        hook_panics,
+        [(Hook::OnOrange, "the hook fails".to_string())]
+    );
     for k in 0..25 {
         map.delete(&k);
     }
