@@ -28,6 +28,8 @@
 //! assert_eq!(doubled[&21], 42);
 //! ```
 
+#![cfg_attr(docsrs, doc(cfg(feature = "rayon")))]
+
 use super::{make_hash, HashMap};
 use crate::raw::{Floor, RawParDrain, RawParIter, RawParIterMut, RawTable};
 use allocator_api2::alloc::{Allocator, Global};

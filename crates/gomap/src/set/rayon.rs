@@ -16,6 +16,8 @@
 //! assert_eq!(evens.par_iter().max(), Some(&998));
 //! ```
 
+#![cfg_attr(docsrs, doc(cfg(feature = "rayon")))]
+
 use super::HashSet;
 use crate::map::rayon as map;
 use allocator_api2::alloc::{Allocator, Global};
