@@ -61,10 +61,9 @@ fn finishes<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'stati
 #[test]
 fn the_registry_lists_a_sync_map_with_its_site_and_forgets_it_when_it_drops() {
     let registry = Registry::new();
-    let line = line!() + 1;
-    let map: GovernedSyncMap<u64, u64> = GovernedSyncMap::builder("flags")
-        .registry(&registry)
-        .build();
+    let builder = GovernedSyncMap::builder("flags").registry(&registry);
+    // The site is where `build` is called.
+    let (map, line): (GovernedSyncMap<u64, u64>, u32) = (builder.build(), line!());
     map.store(1, 1);
     let maps = registry.maps();
     assert_eq!(maps.len(), 1);
