@@ -18,6 +18,8 @@ use rayon::prelude::*;
 /// Entries in the test maps (a few hundred keep Miri's run short; a grow
 /// with more than 128 entries left to move stays running after its write).
 const N: usize = sized(20_000, 220);
+/// Entries a shrinking map starts from; it keeps one in eight.
+const SHRINK_FROM: u64 = sized(8 * 20_000, 4 * 220) as u64;
 
 /// Runs `f` on a pool of four threads, more than the machine may have, so
 /// the bucket ranges really are walked side by side.
@@ -44,10 +46,10 @@ fn mid_grow() -> HashMap<u64, u64> {
     map
 }
 
-/// A map that kept one entry in eight of `8 * N`, stopped while its shrink
+/// A map that kept one entry in eight of `SHRINK_FROM`, stopped while its shrink
 /// runs.
 fn mid_shrink() -> HashMap<u64, u64> {
-    let mut map: HashMap<u64, u64> = (0..8 * N as u64).map(|k| (k, k * 3)).collect();
+    let mut map: HashMap<u64, u64> = (0..SHRINK_FROM).map(|k| (k, k * 3)).collect();
     map.finish_migration();
     map.retain(|k, _| k % 8 == 0);
     assert_eq!(kind(&map), Some(MigrationKind::Shrink));
@@ -218,7 +220,7 @@ fn tracked(state: &str, counts: &Arc<Counts>) -> HashMap<u64, Tracked> {
             }
         }
         _ => {
-            map.extend((0..8 * N as u64).map(|k| (k, Tracked::new(counts))));
+            map.extend((0..SHRINK_FROM).map(|k| (k, Tracked::new(counts))));
             map.finish_migration();
             map.retain(|k, _| k % 8 == 0);
             assert_eq!(
