@@ -153,6 +153,7 @@
 //! | `migration.rs` | start, step and end of a migration; `reserve`, `shrink_to` |
 //! | `lifecycle.rs` | `clear`, `reset`, `retain`, `Clone`, `Drop` |
 //! | `iter.rs` | walks over every entry, also mid-migration |
+//! | `par.rs` | (feature `rayon`) the walks split into bucket ranges for rayon's threads, and the parallel drain |
 //! | `owned.rs` | owned bytes and the table's hooks for them |
 //! | `guard.rs` | the scope guard |
 
