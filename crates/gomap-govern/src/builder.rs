@@ -1,6 +1,7 @@
 //! Builders: [`Builder`] makes a [`Governed`], [`ShardedBuilder`] a
-//! [`GovernedSharded`]; each builds only its own kind. They share their
-//! settings (name, registry, watermarks, orange hook, capacity).
+//! [`GovernedSharded`], [`SyncBuilder`] a [`GovernedSyncMap`]; each builds
+//! only its own kind. They share their settings (name, registry,
+//! watermarks, orange hook; capacity for the first two).
 
 use std::hash::BuildHasher;
 use std::panic::Location;
@@ -11,6 +12,7 @@ use gomap::DefaultHashBuilder;
 use crate::cell::MapCell;
 use crate::events::Event;
 use crate::governed::Governed;
+use crate::governed_sync::GovernedSyncMap;
 use crate::level::Watermarks;
 use crate::registry::{OrangeHook, Registry};
 use crate::sharded::GovernedSharded;
@@ -67,7 +69,12 @@ macro_rules! settings {
             self.settings.hook = Some(Arc::new(hook));
             self
         }
+    };
+}
 
+/// The capacity setter, for the builders whose maps can reserve room.
+macro_rules! capacity_setting {
+    () => {
         /// Room for `capacity` entries up front.
         pub fn capacity(mut self, capacity: usize) -> Self {
             self.settings.capacity = capacity;
@@ -103,6 +110,7 @@ impl<'r> Builder<'r> {
     }
 
     settings!();
+    capacity_setting!();
 
     /// The map; its creation site is the caller's.
     #[track_caller]
@@ -160,6 +168,7 @@ impl<'r> ShardedBuilder<'r> {
     }
 
     settings!();
+    capacity_setting!();
 
     /// The number of shards (rounded up to a power of two, at least 1; see
     /// `gomap_sync::ShardedMap::with_shard_amount`). Default: the next
@@ -178,5 +187,57 @@ impl<'r> ShardedBuilder<'r> {
             .unwrap_or_else(gomap_sync::sharded::default_shard_amount);
         let cell = self.settings.register("sharded", Location::caller());
         GovernedSharded::with_cell(cell, capacity, shard_amount)
+    }
+}
+
+/// How to make a [`GovernedSyncMap`]: start with
+/// [`GovernedSyncMap::builder`]. (No capacity: a `SyncMap` reserves no
+/// room up front.)
+///
+/// ```
+/// use gomap_govern::{GovernedSyncMap, Registry, Watermarks};
+///
+/// let registry = Registry::new();
+/// let flags: GovernedSyncMap<String, bool> = GovernedSyncMap::builder("flags")
+///     .registry(&registry)
+///     .watermarks(Watermarks::entries(1_000, 5_000, 10_000)?)
+///     .build();
+/// assert_eq!(registry.maps()[0].kind, "sync");
+/// # Ok::<(), gomap_govern::WatermarkError>(())
+/// ```
+///
+/// It builds only a `GovernedSyncMap`:
+///
+/// ```compile_fail
+/// let map: gomap_govern::Governed<u32, u32> = gomap_govern::GovernedSyncMap::builder("x").build();
+/// ```
+#[must_use]
+pub struct SyncBuilder<'r> {
+    settings: Settings<'r>,
+}
+
+impl<'r> SyncBuilder<'r> {
+    pub(crate) fn new(name: String) -> Self {
+        SyncBuilder {
+            settings: Settings::new(name),
+        }
+    }
+
+    settings!();
+
+    /// The map; its creation site is the caller's.
+    #[track_caller]
+    pub fn build<K, V>(self) -> GovernedSyncMap<K, V> {
+        self.build_with_hasher(DefaultHashBuilder::default())
+    }
+
+    /// The map, hashing with `hasher`; its creation site is the caller's.
+    #[track_caller]
+    pub fn build_with_hasher<K, V, S: BuildHasher + Clone>(
+        self,
+        hasher: S,
+    ) -> GovernedSyncMap<K, V, S> {
+        let cell = self.settings.register("sync", Location::caller());
+        GovernedSyncMap::with_cell(cell, hasher)
     }
 }

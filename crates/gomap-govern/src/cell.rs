@@ -59,7 +59,8 @@ pub struct MapReport {
     pub name: String,
     /// Where it was constructed (`file:line:column`).
     pub site: String,
-    /// `"map"` (`Governed`) or `"sharded"` (`GovernedSharded`).
+    /// `"map"` (`Governed`), `"sharded"` (`GovernedSharded`) or `"sync"`
+    /// (`GovernedSyncMap`).
     pub kind: &'static str,
     /// Figures now.
     pub figures: Figures,

@@ -2,9 +2,11 @@
 //! alert before it runs away.
 //!
 //! - [`Governed`] wraps a [`gomap::HashMap`], [`GovernedSharded`] a
-//!   [`gomap_sync::ShardedMap`]; each has a name and records where it was
+//!   [`gomap_sync::ShardedMap`], [`GovernedSyncMap`] a
+//!   [`gomap_sync::SyncMap`]; each has a name and records where it was
 //!   created (`#[track_caller]`), and publishes its figures on every write
-//!   into atomics (relaxed stores, no lock on the hot path).
+//!   into atomics (relaxed stores; no lock on the hot path of the first
+//!   two, one per-map mutex per write for the third).
 //! - A [`Registry`] (a process-wide [`Registry::global`], or your own) lists
 //!   every live governed map with its figures, level and leak trend, and
 //!   sums them; dropped maps disappear from it.
@@ -77,6 +79,7 @@ mod export;
 mod figures;
 mod governed;
 mod governed_set;
+mod governed_sync;
 #[cfg(feature = "http")]
 pub mod http;
 mod level;
@@ -84,7 +87,7 @@ mod registry;
 mod sampler;
 mod sharded;
 
-pub use builder::{Builder, ShardedBuilder};
+pub use builder::{Builder, ShardedBuilder, SyncBuilder};
 pub use cell::{MapReport, Snapshot, Trend};
 pub use config::{RegistryConfig, SiteLabel};
 pub use error::{Refused, WatermarkError};
@@ -92,6 +95,7 @@ pub use events::{Event, EventKind, Hook, Subscription};
 pub use figures::{Counters, Figures};
 pub use governed::{Governed, ValueMut};
 pub use governed_set::GovernedSet;
+pub use governed_sync::{GovernedSyncMap, SyncReadOnly};
 pub use level::{Level, Measure, Watermarks};
 pub use registry::{Health, OrangeHook, Registry, TotalHook, Totals};
 pub use sampler::{Sampler, SamplerState};

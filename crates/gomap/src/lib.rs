@@ -73,9 +73,10 @@
 #![deny(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-// `no_std`: the map needs only `alloc` (through its allocator); the unit
-// tests use std's `Vec` and printing.
-#[cfg(test)]
+// `no_std`: the map needs only `alloc` (through its allocator). The unit
+// tests use std's `Vec`, and feature `rayon` (which turns on `std`)
+// collects into one.
+#[cfg(any(test, feature = "std"))]
 extern crate std;
 
 mod equivalent;
@@ -99,6 +100,8 @@ pub use set::HashSet;
 
 /// Iterators and other items of [`HashSet`], as in `std::collections::hash_set`.
 pub mod hash_set {
+    #[cfg(feature = "rayon")]
+    pub use crate::set::rayon;
     pub use crate::set::{
         Difference, Drain, ExtractIf, HashSet, Intersection, IntoIter, Iter, SymmetricDifference,
         Union,
@@ -108,10 +111,13 @@ pub mod hash_set {
 /// Iterators, entries, the default hasher and other items of [`HashMap`],
 /// as in `std::collections::hash_map`.
 pub mod hash_map {
+    #[cfg(feature = "rayon")]
+    pub use crate::map::rayon;
     pub use crate::map::{
         DefaultHasher, Drain, Entry, ExtractIf, HashMap, IntoIter, IntoKeys, IntoValues, Iter,
         IterMut, Keys, OccupiedEntry, RandomState, VacantEntry, Values, ValuesMut,
     };
+    pub use crate::map::{EntryRef, VacantEntryRef};
 }
 
 use core::alloc::Layout;

@@ -1,5 +1,8 @@
 //! [`HashSet`]: std's set API on a [`HashMap`] with `()` values.
 
+#[cfg(feature = "rayon")]
+pub mod rayon;
+
 use crate::map::{self, Entry, HashMap};
 use crate::raw::RawExtractIf;
 use crate::{DefaultHashBuilder, Equivalent, MemStats, ShrinkPolicy, TryReserveError};

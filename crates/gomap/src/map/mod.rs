@@ -1,10 +1,14 @@
 //! The safe [`HashMap`]: std's API over the raw table.
 
 mod entry;
+mod entry_ref;
 mod hasher;
 mod iter;
+#[cfg(feature = "rayon")]
+pub mod rayon;
 
 pub use entry::{Entry, OccupiedEntry, VacantEntry};
+pub use entry_ref::{EntryRef, VacantEntryRef};
 pub use hasher::{DefaultHasher, RandomState};
 pub use iter::{
     Drain, ExtractIf, IntoIter, IntoKeys, IntoValues, Iter, IterMut, Keys, Values, ValuesMut,

@@ -171,6 +171,7 @@
 //! | `extract.rs` | `extract_if`: `retain`'s walk, one removal at a time |
 //! | `disjoint.rs` | `get_disjoint_mut`: several `&mut V` at once |
 //! | `iter.rs` | walks over every entry, also mid-migration; the iteration seed |
+//! | `par.rs` | (feature `rayon`) the walks split into bucket ranges for rayon's threads, and the parallel drain |
 //! | `owned.rs` | owned bytes and the table's hooks for them |
 //! | `guard.rs` | the scope guard |
 
@@ -187,6 +188,8 @@ mod lifecycle;
 mod memory;
 mod migration;
 mod owned;
+#[cfg(feature = "rayon")]
+mod par;
 #[cfg(test)]
 mod tests;
 mod tophash;
@@ -196,6 +199,8 @@ pub(crate) use extract::RawExtractIf;
 pub(crate) use iter::{RawDrain, RawIntoIter, RawIter, RawIterMut};
 pub(crate) use migration::Floor;
 pub(crate) use owned::Measure;
+#[cfg(feature = "rayon")]
+pub(crate) use par::{RawParDrain, RawParIter, RawParIterMut};
 
 use crate::{MemStats, Migration, MigrationKind, ShrinkPolicy, TryReserveError};
 use allocator_api2::alloc::Allocator;
