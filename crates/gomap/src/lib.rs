@@ -110,7 +110,7 @@ pub mod hash_set {
 pub mod hash_map {
     pub use crate::map::{
         DefaultHasher, Drain, Entry, ExtractIf, HashMap, IntoIter, IntoKeys, IntoValues, Iter,
-        IterMut, Keys, OccupiedEntry, RandomState, VacantEntry, Values, ValuesMut,
+        IterMut, Keys, OccupiedEntry, RandomState, Slot, SlotView, VacantEntry, Values, ValuesMut,
     };
 }
 

@@ -3,7 +3,9 @@
 mod entry;
 mod hasher;
 mod iter;
+mod slot;
 
+pub use crate::raw::{Slot, SlotView};
 pub use entry::{Entry, OccupiedEntry, VacantEntry};
 pub use hasher::{DefaultHasher, RandomState};
 pub use iter::{

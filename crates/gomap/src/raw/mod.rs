@@ -171,6 +171,7 @@
 //! | `extract.rs` | `extract_if`: `retain`'s walk, one removal at a time |
 //! | `disjoint.rs` | `get_disjoint_mut`: several `&mut V` at once |
 //! | `iter.rs` | walks over every entry, also mid-migration; the iteration seed |
+//! | `slot.rs` | `Slot`: an entry's position as a value, found, walked and used again without a lookup, checked on every use |
 //! | `owned.rs` | owned bytes and the table's hooks for them |
 //! | `guard.rs` | the scope guard |
 
@@ -187,6 +188,7 @@ mod lifecycle;
 mod memory;
 mod migration;
 mod owned;
+mod slot;
 #[cfg(test)]
 mod tests;
 mod tophash;
@@ -196,6 +198,7 @@ pub(crate) use extract::RawExtractIf;
 pub(crate) use iter::{RawDrain, RawIntoIter, RawIter, RawIterMut};
 pub(crate) use migration::Floor;
 pub(crate) use owned::Measure;
+pub use slot::{Slot, SlotView};
 
 use crate::{MemStats, Migration, MigrationKind, ShrinkPolicy, TryReserveError};
 use allocator_api2::alloc::Allocator;
