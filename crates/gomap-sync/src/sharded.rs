@@ -6,10 +6,11 @@
 //! - A key lives in exactly one shard, picked by the `log2(shards)` bits of
 //!   its hash just below the top byte (bits `56 - log2(shards)..56`): clear
 //!   of the top byte, which the shard map uses for its tophash, and of the
-//!   low bits, which pick its bucket. A write reference (`RefMut`, an
-//!   occupied entry, an `iter_mut` item) may hold its pair *out* of the
-//!   shard, but only under the shard's write lock, and puts it back before
-//!   the lock is released: whoever can look sees every key in its shard.
+//!   low bits, which pick its bucket. An `iter_mut` item holds its pair
+//!   *out* of the shard, but only under the shard's write lock, and puts
+//!   it back before the lock is released: whoever can look sees every key
+//!   in its shard. Every other reference (`Ref`, `RefMulti`, `RefMut`, an
+//!   entry) leaves its pair in place and keeps its slot.
 //! - **Lock order.** An operation holds either one shard lock, or all of
 //!   them, taken in ascending shard index and released after the last one is
 //!   taken. Nothing holds one shard's lock while waiting for another except
@@ -85,8 +86,9 @@ pub(crate) struct Shard<K, V, S>(pub(crate) RwLock<HashMap<K, V, S>>);
 /// [`try_get`](Self::try_get), [`alter`](Self::alter),
 /// [`remove_if`](Self::remove_if), [`iter`](Self::iter),
 /// [`iter_mut`](Self::iter_mut), [`into_read_only`](Self::into_read_only),
-/// and rayon's traits under the `rayon` feature), written without `unsafe`
-/// (see [`mapref`] for what that costs).
+/// and rayon's traits under the `rayon` feature), written without `unsafe`:
+/// a reference keeps its shard's guard and its pair's slot (see
+/// [`mapref`]).
 ///
 /// # Locks
 ///
@@ -561,11 +563,11 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
 
     /// The key's [`Entry`] (dashmap's entry API), holding the key's shard's
     /// write lock until the entry — or the [`RefMut`] it turns into — is
-    /// dropped; the observer is told about the shard then. An occupied
-    /// entry lends its pair out of the shard (a removal and an insert; see
-    /// [`mapref`]); [`update`](Self::update) does a one-shot
-    /// read-modify-write for one lookup. Calling the map from the thread
-    /// that holds the entry can deadlock, as with dashmap.
+    /// dropped; the observer is told about the shard then. Finding the
+    /// key is one lookup that moves nothing; inserting into a vacant entry
+    /// is a second one (an insert; [`update`](Self::update) does a one-shot
+    /// read-modify-write for one). Calling the map from the thread that
+    /// holds the entry can deadlock, as with dashmap.
     ///
     /// ```
     /// let map: gomap_sync::ShardedMap<&str, Vec<u32>> = gomap_sync::ShardedMap::new();
@@ -587,9 +589,9 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
 
     /// The key's pair behind its shard's write lock, held until the
     /// [`RefMut`] is dropped (then the observer is told about the shard).
-    /// The pair is lent out of the shard meanwhile: a removal and an
-    /// insert (see [`mapref`]). Calling the map from the thread that holds
-    /// the guard can deadlock, as with dashmap.
+    /// One lookup; the pair stays in place (see [`mapref`]). Calling the
+    /// map from the thread that holds the guard can deadlock, as with
+    /// dashmap.
     ///
     /// ```
     /// let map: gomap_sync::ShardedMap<u32, u32> = gomap_sync::ShardedMap::new();
@@ -602,9 +604,9 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let mut shard = self.write_shard(self.index_of(key));
-        let (key, value) = shard.remove_entry(key)?;
-        Some(RefMut::lend(shard, key, value))
+        let shard = self.write_shard(self.index_of(key));
+        let slot = shard.find_slot(key)?;
+        Some(RefMut::new(shard, slot))
     }
 
     /// [`get_mut`](Self::get_mut) without waiting: [`TryResult::Locked`] if
@@ -618,9 +620,9 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
         let Some(shard) = self.shards[index].0.try_write() else {
             return TryResult::Locked;
         };
-        let mut shard = self.observed(index, shard);
-        match shard.remove_entry(key) {
-            Some((key, value)) => TryResult::Present(RefMut::lend(shard, key, value)),
+        let shard = self.observed(index, shard);
+        match shard.find_slot(key) {
+            Some(slot) => TryResult::Present(RefMut::new(shard, slot)),
             None => TryResult::Absent,
         }
     }
@@ -649,9 +651,8 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     }
 
     /// [`remove_if`](Self::remove_if) whose `f` may change the value (the
-    /// change stays if `f` returns `false`). Under the shard's write lock;
-    /// the pair is lent to `f` as by [`get_mut`](Self::get_mut), and put
-    /// back if `f` panics.
+    /// change stays if `f` returns `false`, or if `f` panics). Under the
+    /// shard's write lock, as [`get_mut`](Self::get_mut).
     pub fn remove_if_mut<Q>(&self, key: &Q, f: impl FnOnce(&K, &mut V) -> bool) -> Option<(K, V)>
     where
         K: Borrow<Q>,
@@ -660,7 +661,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
         let mut lent = self.get_mut(key)?;
         let (k, v) = lent.pair_mut();
         if f(k, v) {
-            Some(lent.take())
+            Some(lent.remove())
         } else {
             None
         }
@@ -862,8 +863,8 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
 #[cfg(not(loom))]
 impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     /// The key's pair behind its shard's read lock, held until the [`Ref`]
-    /// is dropped: the shard's writers wait meanwhile. (Two reader's
-    /// counts and two lookups, see [`mapref`].)
+    /// is dropped: the shard's writers wait meanwhile. (One lookup; the
+    /// `Ref` keeps the pair's slot, see [`mapref`].)
     ///
     /// # Deadlocks
     ///
@@ -887,9 +888,9 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let lock = self.shard_of(key);
-        let first = lock.read();
-        Some(Ref(iter::read_pair_from(lock, first, key)?))
+        let shard = self.shard_of(key).read();
+        let slot = shard.find_slot(key)?;
+        Some(Ref::new(ReadGuard::map(shard, HashMap::slot_view), slot))
     }
 
     /// [`get`](Self::get) without waiting: [`TryResult::Locked`] if the
@@ -912,12 +913,13 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let lock = self.shard_of(key);
-        let Some(first) = lock.try_read() else {
+        let Some(shard) = self.shard_of(key).try_read() else {
             return TryResult::Locked;
         };
-        match iter::read_pair_from(lock, first, key) {
-            Some(pair) => TryResult::Present(Ref(pair)),
+        match shard.find_slot(key) {
+            Some(slot) => {
+                TryResult::Present(Ref::new(ReadGuard::map(shard, HashMap::slot_view), slot))
+            }
             None => TryResult::Absent,
         }
     }
@@ -927,8 +929,8 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     /// lock (see [`Iter`] for each lock's scope). Not one instant of the
     /// whole map: a concurrent [`clear`](Self::clear) may be seen in some
     /// shards and not others; [`read_all`](Self::read_all) is the map at one
-    /// instant. Making an item costs two lookups (see [`mapref`]);
-    /// `read_all().iter()` is the fast whole-map walk.
+    /// instant. Each shard is walked by slot under one read guard its
+    /// items share (no lookup; see [`mapref`]).
     ///
     /// ```
     /// struct NotClone(u32);
