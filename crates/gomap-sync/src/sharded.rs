@@ -6,11 +6,13 @@
 //! - A key lives in exactly one shard, picked by the `log2(shards)` bits of
 //!   its hash just below the top byte (bits `56 - log2(shards)..56`): clear
 //!   of the top byte, which the shard map uses for its tophash, and of the
-//!   low bits, which pick its bucket. An `iter_mut` item holds its pair
-//!   *out* of the shard, but only under the shard's write lock, and puts
-//!   it back before the lock is released: whoever can look sees every key
-//!   in its shard. Every other reference (`Ref`, `RefMulti`, `RefMut`, an
-//!   entry) leaves its pair in place and keeps its slot.
+//!   low bits, which pick its bucket. A reference (`Ref`, `RefMulti`,
+//!   `RefMut`, an entry, an `iter_mut` item) holds its shard's guard and
+//!   its pair's slot, the pair left in place: the guard keeps the shard
+//!   unchanged, so the slot keeps naming the pair. (Only `alter` and
+//!   `alter_all` take pairs out, under the write lock, to pass values by
+//!   value, and put them back before the lock is released — but a pair
+//!   whose closure panicked: that one is gone.)
 //! - **Lock order.** An operation holds either one shard lock, or all of
 //!   them, taken in ascending shard index and released after the last one is
 //!   taken. Nothing holds one shard's lock while waiting for another except
@@ -92,19 +94,24 @@ pub(crate) struct Shard<K, V, S>(pub(crate) RwLock<HashMap<K, V, S>>);
 ///
 /// # Locks
 ///
-/// | method | locks | held until |
-/// |---|---|---|
-/// | `insert`, `remove`, `remove_entry`, `remove_if`, `remove_if_mut`, `alter`, `update` | the key's shard, write | it returns |
-/// | `get_cloned`, `contains_key`, `view` | the key's shard, read | it returns |
-/// | `get`, `try_get` ([`Ref`]) | the key's shard, read | the `Ref` is dropped |
-/// | `get_mut`, `try_get_mut` ([`RefMut`]), `entry`, `try_entry` ([`Entry`]) | the key's shard, write | the guard (or the `RefMut` an entry became) is dropped |
-/// | `iter` ([`RefMulti`]) | one shard at a time, read | the iterator leaves the shard and its items are dropped |
-/// | `iter_mut` ([`RefMutMulti`]) | one shard at a time, write | the iterator leaves the shard and its items are dropped |
-/// | `len`, `is_empty`, `capacity`, `retain`, `alter_all`, `reserve`, `try_reserve`, `shrink_to_fit`, `set_shrink_policy`, `track_owned_bytes` | each shard in turn (read for the first three) | the shard is done |
-/// | `step_migrations` | each shard whose write lock is free now (never waits) | the shard is done |
-/// | `read_all` ([`ReadAll`]) | every shard, read, at once | the view is dropped |
-/// | `clear`, `reset`, `take`, `take_shards` | every shard, write, at once | it returns |
-/// | `mem_stats`, `shard_stats`, `Debug`, `Clone`, serde | every shard, read, at once | it returns |
+/// A guard (a `Ref`, a `RefMut`, an entry, an item of `iter` or
+/// `iter_mut`) holds its shard's lock guard and its pair's position in the
+/// shard (a `gomap::hash_map::Slot`): the pair stays in place, and each
+/// access reaches it through the guard without a lookup.
+///
+/// | method | locks | held until | lookups |
+/// |---|---|---|---|
+/// | `insert`, `remove`, `remove_entry`, `remove_if`, `remove_if_mut`, `alter`, `update` | the key's shard, write | it returns | one (`alter`: a removal and an insert) |
+/// | `get_cloned`, `contains_key`, `view` | the key's shard, read | it returns | one |
+/// | `get`, `try_get` ([`Ref`]) | the key's shard, read (one guard) | the `Ref` is dropped | one |
+/// | `get_mut`, `try_get_mut` ([`RefMut`]), `entry`, `try_entry` ([`Entry`]) | the key's shard, write | the guard (or the `RefMut` an entry became) is dropped | one (a vacant entry's insert: one more) |
+/// | `iter` ([`RefMulti`]) | one shard at a time, read (one guard a shard, shared by its items) | the iterator leaves the shard and its items are dropped | none: each shard walked by slot |
+/// | `iter_mut` ([`RefMutMulti`]) | one shard at a time, write (one guard a shard, shared by its items) | the iterator leaves the shard and its items are dropped | none: each shard walked by slot |
+/// | `len`, `is_empty`, `capacity`, `retain`, `alter_all`, `reserve`, `try_reserve`, `shrink_to_fit`, `set_shrink_policy`, `track_owned_bytes` | each shard in turn (read for the first three) | the shard is done | — (`alter_all`: each pair drained and inserted again) |
+/// | `step_migrations` | each shard whose write lock is free now (never waits) | the shard is done | — |
+/// | `read_all` ([`ReadAll`]) | every shard, read, at once | the view is dropped | — |
+/// | `clear`, `reset`, `take`, `take_shards` | every shard, write, at once | it returns | — |
+/// | `mem_stats`, `shard_stats`, `Debug`, `Clone`, serde | every shard, read, at once | it returns | — |
 ///
 /// # Lock order and deadlocks
 ///
@@ -947,9 +954,9 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
 
 impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     /// Every pair, one shard at a time, each item a [`RefMutMulti`] under
-    /// its shard's write lock; see [`IterMut`] for how (the shard's pairs
-    /// are drained out and put back — a cost of a removal and an insert
-    /// per pair) and for each lock's scope. Each shard is observed when its
+    /// its shard's write lock; see [`IterMut`] for how (each shard walked
+    /// by slot, its pairs lent out in place: no lookup, nothing moved) and
+    /// for each lock's scope. Each shard is observed when its
     /// lock is released. Calling the map from the thread that holds the
     /// iterator or an item can deadlock, as with dashmap.
     ///

@@ -75,6 +75,7 @@
 
 // `no_std`: the map needs only `alloc` (through its allocator); the unit
 // tests use std's `Vec` and printing.
+extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
@@ -110,7 +111,8 @@ pub mod hash_set {
 pub mod hash_map {
     pub use crate::map::{
         DefaultHasher, Drain, Entry, ExtractIf, HashMap, IntoIter, IntoKeys, IntoValues, Iter,
-        IterMut, Keys, OccupiedEntry, RandomState, Slot, SlotView, VacantEntry, Values, ValuesMut,
+        IterMut, Keys, LentSlot, OccupiedEntry, RandomState, Slot, SlotLender, SlotView,
+        VacantEntry, Values, ValuesMut,
     };
 }
 

@@ -5,7 +5,7 @@ mod hasher;
 mod iter;
 mod slot;
 
-pub use crate::raw::{Slot, SlotView};
+pub use crate::raw::{LentSlot, Slot, SlotLender, SlotView};
 pub use entry::{Entry, OccupiedEntry, VacantEntry};
 pub use hasher::{DefaultHasher, RandomState};
 pub use iter::{

@@ -4,7 +4,7 @@
 //! [`Slot`] for what a position stays valid for.
 
 use super::{make_hash, HashMap, OccupiedEntry};
-use crate::raw::{Slot, SlotView};
+use crate::raw::{RawTable, Slot, SlotView};
 use crate::Equivalent;
 use allocator_api2::alloc::Allocator;
 use core::hash::{BuildHasher, Hash};
@@ -101,6 +101,11 @@ impl<K, V, S, A: Allocator> HashMap<K, V, S, A> {
     /// generic over `K` and `V` only) can still read entries by [`Slot`].
     pub fn slot_view(&self) -> &SlotView<K, V, A> {
         SlotView::of(&self.table)
+    }
+
+    /// The raw table, for `SlotLender`, whose `unsafe` lives in `raw`.
+    pub(crate) fn table_mut(&mut self) -> &mut RawTable<K, V, A> {
+        &mut self.table
     }
 }
 

@@ -171,6 +171,7 @@
 //! | `extract.rs` | `extract_if`: `retain`'s walk, one removal at a time |
 //! | `disjoint.rs` | `get_disjoint_mut`: several `&mut V` at once |
 //! | `iter.rs` | walks over every entry, also mid-migration; the iteration seed |
+//! | `lend.rs` | `SlotLender`: every entry lent out by slot, each keeping the map's owner (a lock guard) alive; why that is sound |
 //! | `slot.rs` | `Slot`: an entry's position as a value, found, walked and used again without a lookup, checked on every use |
 //! | `owned.rs` | owned bytes and the table's hooks for them |
 //! | `guard.rs` | the scope guard |
@@ -184,6 +185,7 @@ mod group;
 mod guard;
 mod iter;
 mod layout;
+mod lend;
 mod lifecycle;
 mod memory;
 mod migration;
@@ -196,6 +198,7 @@ mod tophash;
 pub(crate) use entry::{RawEntry, RawOccupied, RawVacant};
 pub(crate) use extract::RawExtractIf;
 pub(crate) use iter::{RawDrain, RawIntoIter, RawIter, RawIterMut};
+pub use lend::{LentSlot, SlotLender};
 pub(crate) use migration::Floor;
 pub(crate) use owned::Measure;
 pub use slot::{Slot, SlotView};

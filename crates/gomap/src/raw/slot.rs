@@ -124,7 +124,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
     }
 
     /// The bucket and slot `at` names, if that slot is full now.
-    fn resolve(&self, at: Slot) -> Option<(Bucket, usize)> {
+    pub(super) fn resolve(&self, at: Slot) -> Option<(Bucket, usize)> {
         let head = self.live_head(at.array, at.bucket)?;
         let bucket = Self::chain_at(head, at.depth)?;
         let slot = usize::from(at.slot);
