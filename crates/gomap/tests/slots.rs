@@ -294,3 +294,93 @@ fn an_empty_map_has_no_slots_and_refuses_foreign_ones() {
         at = full.next_slot(slot);
     }
 }
+
+#[test]
+fn lent_slots_sit_side_by_side_and_edit_every_value_in_place() {
+    use gomap::hash_map::SlotLender;
+    let (mut map, mut model) = build(foldhash::fast::RandomState::default(), 209, 100);
+    let before = (map.mem_stats().migration, map.allocator_calls());
+    let mut lent: Vec<_> = SlotLender::new(&mut map).collect();
+    assert_eq!(lent.len(), model.len(), "every entry lent once");
+    for entry in &mut lent {
+        let (k, v) = entry.pair_mut();
+        assert_eq!(model.get(k), Some(&*v));
+        v.push(b'+');
+    }
+    drop(lent);
+    model.values_mut().for_each(|v| v.push(b'+'));
+    assert_eq!(
+        before,
+        (map.mem_stats().migration, map.allocator_calls()),
+        "lending moved something"
+    );
+    assert!(model.iter().all(|(k, v)| map.get(k) == Some(v)));
+    let owned: usize = model.values().map(Vec::capacity).sum();
+    assert_eq!(
+        map.owned_bytes(),
+        Some(owned),
+        "owned bytes measured again after lending"
+    );
+}
+
+/// An owner that records when it is dropped.
+struct Owner<'a> {
+    map: &'a mut HashMap<u32, u32>,
+    dropped: &'a std::cell::Cell<bool>,
+}
+
+impl std::ops::Deref for Owner<'_> {
+    type Target = HashMap<u32, u32>;
+    fn deref(&self) -> &HashMap<u32, u32> {
+        self.map
+    }
+}
+
+impl std::ops::DerefMut for Owner<'_> {
+    fn deref_mut(&mut self) -> &mut HashMap<u32, u32> {
+        self.map
+    }
+}
+
+impl Drop for Owner<'_> {
+    fn drop(&mut self) {
+        self.dropped.set(true);
+    }
+}
+
+#[test]
+fn the_owner_is_dropped_with_the_last_lent_slot() {
+    use gomap::hash_map::SlotLender;
+    let mut map: HashMap<u32, u32> = (0..20).map(|k| (k, k)).collect();
+    let dropped = std::cell::Cell::new(false);
+    let mut walk = SlotLender::new(Owner {
+        map: &mut map,
+        dropped: &dropped,
+    });
+    let (first, second) = (walk.next().unwrap(), walk.next().unwrap());
+    drop(walk);
+    drop(first);
+    assert!(!dropped.get(), "a lent slot still holds the owner");
+    assert_eq!(second.key(), second.value());
+    drop(second);
+    assert!(dropped.get());
+}
+
+#[test]
+fn lent_slots_move_to_other_threads() {
+    use gomap::hash_map::SlotLender;
+    let n = sized(1000, 40) as u64;
+    let mut map: HashMap<u64, u64> = (0..n).map(|k| (k, k)).collect();
+    let mut left: Vec<_> = SlotLender::new(&mut map).collect();
+    let right = left.split_off(left.len() / 2);
+    std::thread::scope(|s| {
+        for half in [left, right] {
+            s.spawn(move || {
+                for mut entry in half {
+                    *entry.value_mut() += 1;
+                }
+            });
+        }
+    });
+    assert!((0..n).all(|k| map[&k] == k + 1));
+}
