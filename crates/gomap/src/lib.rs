@@ -76,7 +76,8 @@
 // `no_std`: the map needs only `alloc` (through its allocator); the unit
 // tests use std's `Vec` and printing.
 extern crate alloc;
-#[cfg(test)]
+// Docs link to std's items (`std::collections::HashMap`) too.
+#[cfg(any(test, doc))]
 extern crate std;
 
 mod equivalent;
