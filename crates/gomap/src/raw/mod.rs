@@ -222,7 +222,7 @@ const SHRINK_DIVISOR: usize = 4;
 
 /// Which of a table's two arrays: the one a running migration moves
 /// entries out of, or the one new keys go to.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 enum ArrayId {
     Old,
     Current,

@@ -19,8 +19,6 @@ use super::group::BitMask;
 use super::layout::Part;
 use super::{ArrayId, RawTable, BUCKET_SLOTS};
 use allocator_api2::alloc::{Allocator, Global};
-use core::fmt;
-use core::hash::{Hash, Hasher};
 
 /// Where an entry sits in a [`HashMap`](crate::HashMap): which array (the
 /// old one while a migration runs, or the current one), the primary
@@ -36,7 +34,7 @@ use core::hash::{Hash, Hasher};
 /// entry is at that position now, or none: using it is never undefined
 /// behaviour, and it never panics, but it may give another entry (as
 /// hashbrown's bucket indices do).
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct Slot {
     pub(super) array: ArrayId,
     /// The primary bucket's index in its array.
@@ -45,26 +43,6 @@ pub struct Slot {
     pub(super) depth: usize,
     /// 0..8.
     pub(super) slot: u8,
-}
-
-impl Hash for Slot {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        (self.array == ArrayId::Old).hash(state);
-        self.bucket.hash(state);
-        self.depth.hash(state);
-        self.slot.hash(state);
-    }
-}
-
-impl fmt::Debug for Slot {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Slot")
-            .field("old_array", &(self.array == ArrayId::Old))
-            .field("bucket", &self.bucket)
-            .field("depth", &self.depth)
-            .field("slot", &self.slot)
-            .finish()
-    }
 }
 
 /// A map's entries seen by position, without its hasher type: what
