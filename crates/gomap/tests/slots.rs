@@ -384,3 +384,30 @@ fn lent_slots_move_to_other_threads() {
     });
     assert!((0..n).all(|k| map[&k] == k + 1));
 }
+
+/// An owner that holds the map itself, not a reference to it.
+struct Inline(HashMap<u32, u32>);
+
+impl std::ops::Deref for Inline {
+    type Target = HashMap<u32, u32>;
+    fn deref(&self) -> &HashMap<u32, u32> {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Inline {
+    fn deref_mut(&mut self) -> &mut HashMap<u32, u32> {
+        &mut self.0
+    }
+}
+
+#[test]
+fn a_lender_may_own_the_map_itself() {
+    use gomap::hash_map::SlotLender;
+    let map: HashMap<u32, u32> = (0..50).map(|k| (k, k)).collect();
+    let mut lent: Vec<_> = SlotLender::new(Inline(map)).collect();
+    for entry in &mut lent {
+        *entry.value_mut() += 1;
+    }
+    assert!(lent.iter().all(|entry| *entry.value() == entry.key() + 1));
+}
