@@ -64,8 +64,11 @@ impl<K, V, A: Allocator> SlotView<K, V, A> {
 }
 
 /// The full slots of `bucket` at or after `from`.
-fn full_from(bucket: Bucket, from: usize) -> BitMask {
-    // SAFETY: callers pass live buckets only.
+///
+/// # Safety
+/// `bucket` is live.
+unsafe fn full_from(bucket: Bucket, from: usize) -> BitMask {
+    // SAFETY: the caller's.
     let full = unsafe { bucket.tophash() }.match_full();
     BitMask(full.0 & u64::MAX.checked_shl(from as u32).unwrap_or(0))
 }
@@ -90,12 +93,15 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
         Some(array.head::<K, V>(index))
     }
 
-    /// The bucket `depth` links down the live chain at `head`.
-    fn chain_at(head: Bucket, depth: usize) -> Option<Bucket> {
+    /// The bucket `depth` links down the chain at `head`.
+    ///
+    /// # Safety
+    /// The chain at `head` is live.
+    unsafe fn chain_at(head: Bucket, depth: usize) -> Option<Bucket> {
         let mut bucket = head;
         for _ in 0..depth {
-            // SAFETY: a live chain's links are null or live overflow
-            // buckets of the same table.
+            // SAFETY: the chain is live (caller), and a live chain's links
+            // are null or live overflow buckets of the same table.
             bucket = unsafe { bucket.overflow::<K, V>() }?;
         }
         Some(bucket)
@@ -104,10 +110,13 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
     /// The bucket and slot `at` names, if that slot is full now.
     pub(super) fn resolve(&self, at: Slot) -> Option<(Bucket, usize)> {
         let head = self.live_head(at.array, at.bucket)?;
-        let bucket = Self::chain_at(head, at.depth)?;
+        // SAFETY: `live_head` gives the head of a live chain, whose
+        // buckets are live.
+        let bucket = unsafe { Self::chain_at(head, at.depth) }?;
         let slot = usize::from(at.slot);
-        (slot < BUCKET_SLOTS && full_from(bucket, slot).lowest() == Some(slot))
-            .then_some((bucket, slot))
+        // SAFETY: as above.
+        let full = unsafe { full_from(bucket, slot) };
+        (slot < BUCKET_SLOTS && full.lowest() == Some(slot)).then_some((bucket, slot))
     }
 
     /// Where the entry for `hash`/`eq` is. Moves nothing.
@@ -116,7 +125,8 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
         // `find` found it in exactly one of the two arrays: the current
         // one first, as it searches.
         let current = self.current.head::<K, V>(hash as usize);
-        if let Some(depth) = depth_in::<K, V>(current, bucket) {
+        // SAFETY: every chain of the current array is live.
+        if let Some(depth) = unsafe { depth_in::<K, V>(current, bucket) } {
             return Some(Slot::at(
                 ArrayId::Current,
                 hash as usize & self.current.mask(),
@@ -125,7 +135,9 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
             ));
         }
         let old = &self.migration.as_ref()?.old;
-        let depth = depth_in::<K, V>(old.head::<K, V>(hash as usize), bucket)?;
+        // SAFETY: not in the current array, so `find` found it in the
+        // key's old bucket, which is not evacuated: live.
+        let depth = unsafe { depth_in::<K, V>(old.head::<K, V>(hash as usize), bucket) }?;
         Some(Slot::at(
             ArrayId::Old,
             hash as usize & old.mask(),
@@ -199,10 +211,12 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
         from: usize,
     ) -> Option<Slot> {
         let head = self.live_head(which, index)?;
-        let mut bucket = Self::chain_at(head, depth)?;
+        // SAFETY: `live_head` gives the head of a live chain.
+        let mut bucket = unsafe { Self::chain_at(head, depth) }?;
         let mut from = from;
         loop {
-            if let Some(slot) = full_from(bucket, from).lowest() {
+            // SAFETY: `bucket` is in that live chain.
+            if let Some(slot) = unsafe { full_from(bucket, from) }.lowest() {
                 return Some(Slot::at(which, index, depth, slot));
             }
             // SAFETY: `bucket` is in a live chain.
@@ -228,15 +242,16 @@ impl Slot {
     }
 }
 
-/// How many links down the live chain at `head` `bucket` is, if it is in
-/// that chain.
-fn depth_in<K, V>(head: Bucket, bucket: Bucket) -> Option<usize> {
+/// How many links down the chain at `head` `bucket` is, if it is in that
+/// chain.
+///
+/// # Safety
+/// The chain at `head` is live.
+unsafe fn depth_in<K, V>(head: Bucket, bucket: Bucket) -> Option<usize> {
     let mut at = head;
     let mut depth = 0;
     while !at.same(bucket) {
-        // SAFETY: callers pass the head of a live chain (a primary bucket
-        // of the current array, or of the old array that `find` searched:
-        // not evacuated).
+        // SAFETY: the chain is live (caller).
         at = unsafe { at.overflow::<K, V>() }?;
         depth += 1;
     }
@@ -254,7 +269,9 @@ impl<K, V, A: Allocator> RawOccupied<'_, K, V, A> {
         let base = array.block(Part::Tophash).ptr.as_ptr() as usize;
         let index =
             (self.head.tophash.as_ptr() as usize - base) / Part::Tophash.bucket_bytes::<K, V>();
-        let depth = depth_in::<K, V>(self.head, self.bucket).expect("the entry is in its chain");
+        // SAFETY: the entry's chain is live while the entry borrows the table.
+        let depth =
+            unsafe { depth_in::<K, V>(self.head, self.bucket) }.expect("the entry is in its chain");
         Slot::at(self.array, index, depth, self.slot)
     }
 }
