@@ -123,7 +123,7 @@ where
 
     /// Every pair in parallel under its shard's write lock, one shard per
     /// task, as [`iter_mut`](ShardedMap::iter_mut) does it (the shard's
-    /// pairs lent out and put back); each shard is observed when its last
+    /// pairs lent out in place); each shard is observed when its last
     /// item is dropped.
     pub fn par_iter_mut(&self) -> IterMut<'_, K, V, S> {
         IterMut { map: self }

@@ -6,10 +6,13 @@
 //! - A key lives in exactly one shard, picked by the `log2(shards)` bits of
 //!   its hash just below the top byte (bits `56 - log2(shards)..56`): clear
 //!   of the top byte, which the shard map uses for its tophash, and of the
-//!   low bits, which pick its bucket. A write reference (`RefMut`, an
-//!   occupied entry, an `iter_mut` item) may hold its pair *out* of the
-//!   shard, but only under the shard's write lock, and puts it back before
-//!   the lock is released: whoever can look sees every key in its shard.
+//!   low bits, which pick its bucket. A reference (`Ref`, `RefMulti`,
+//!   `RefMut`, an entry, an `iter_mut` item) holds its shard's guard and
+//!   its pair's slot, the pair left in place: the guard keeps the shard
+//!   unchanged, so the slot keeps naming the pair. (Only `alter` and
+//!   `alter_all` take pairs out, under the write lock, to pass values by
+//!   value, and put them back before the lock is released — but a pair
+//!   whose closure panicked: that one is gone.)
 //! - **Lock order.** An operation holds either one shard lock, or all of
 //!   them, taken in ascending shard index and released after the last one is
 //!   taken. Nothing holds one shard's lock while waiting for another except
@@ -85,24 +88,30 @@ pub(crate) struct Shard<K, V, S>(pub(crate) RwLock<HashMap<K, V, S>>);
 /// [`try_get`](Self::try_get), [`alter`](Self::alter),
 /// [`remove_if`](Self::remove_if), [`iter`](Self::iter),
 /// [`iter_mut`](Self::iter_mut), [`into_read_only`](Self::into_read_only),
-/// and rayon's traits under the `rayon` feature), written without `unsafe`
-/// (see [`mapref`] for what that costs).
+/// and rayon's traits under the `rayon` feature), written without `unsafe`:
+/// a reference keeps its shard's guard and its pair's slot (see
+/// [`mapref`]).
 ///
 /// # Locks
 ///
-/// | method | locks | held until |
-/// |---|---|---|
-/// | `insert`, `remove`, `remove_entry`, `remove_if`, `remove_if_mut`, `alter`, `update` | the key's shard, write | it returns |
-/// | `get_cloned`, `contains_key`, `view` | the key's shard, read | it returns |
-/// | `get`, `try_get` ([`Ref`]) | the key's shard, read | the `Ref` is dropped |
-/// | `get_mut`, `try_get_mut` ([`RefMut`]), `entry`, `try_entry` ([`Entry`]) | the key's shard, write | the guard (or the `RefMut` an entry became) is dropped |
-/// | `iter` ([`RefMulti`]) | one shard at a time, read | the iterator leaves the shard and its items are dropped |
-/// | `iter_mut` ([`RefMutMulti`]) | one shard at a time, write | the iterator leaves the shard and its items are dropped |
-/// | `len`, `is_empty`, `capacity`, `retain`, `alter_all`, `reserve`, `try_reserve`, `shrink_to_fit`, `set_shrink_policy`, `track_owned_bytes` | each shard in turn (read for the first three) | the shard is done |
-/// | `step_migrations` | each shard whose write lock is free now (never waits) | the shard is done |
-/// | `read_all` ([`ReadAll`]) | every shard, read, at once | the view is dropped |
-/// | `clear`, `reset`, `take`, `take_shards` | every shard, write, at once | it returns |
-/// | `mem_stats`, `shard_stats`, `Debug`, `Clone`, serde | every shard, read, at once | it returns |
+/// A guard (a `Ref`, a `RefMut`, an entry, an item of `iter` or
+/// `iter_mut`) holds its shard's lock guard and its pair's position in the
+/// shard (a `gomap::hash_map::Slot`): the pair stays in place, and each
+/// access reaches it through the guard without a lookup.
+///
+/// | method | locks | held until | lookups |
+/// |---|---|---|---|
+/// | `insert`, `remove`, `remove_entry`, `remove_if`, `remove_if_mut`, `alter`, `update` | the key's shard, write | it returns | one (`alter`: a removal and an insert) |
+/// | `get_cloned`, `contains_key`, `view` | the key's shard, read | it returns | one |
+/// | `get`, `try_get` ([`Ref`]) | the key's shard, read (one guard) | the `Ref` is dropped | one |
+/// | `get_mut`, `try_get_mut` ([`RefMut`]), `entry`, `try_entry` ([`Entry`]) | the key's shard, write | the guard (or the `RefMut` an entry became) is dropped | one (a vacant entry's insert: one more) |
+/// | `iter` ([`RefMulti`]) | one shard at a time, read (one guard a shard, shared by its items) | the iterator leaves the shard and its items are dropped | none: each shard walked by slot |
+/// | `iter_mut` ([`RefMutMulti`]) | one shard at a time, write (one guard a shard, shared by its items) | the iterator leaves the shard and its items are dropped | none: each shard walked by slot |
+/// | `len`, `is_empty`, `capacity`, `retain`, `alter_all`, `reserve`, `try_reserve`, `shrink_to_fit`, `set_shrink_policy`, `track_owned_bytes` | each shard in turn (read for the first three) | the shard is done | — (`alter_all`: each pair drained and inserted again) |
+/// | `step_migrations` | each shard whose write lock is free now (never waits) | the shard is done | — |
+/// | `read_all` ([`ReadAll`]) | every shard, read, at once | the view is dropped | — |
+/// | `clear`, `reset`, `take`, `take_shards` | every shard, write, at once | it returns | — |
+/// | `mem_stats`, `shard_stats`, `Debug`, `Clone`, serde | every shard, read, at once | it returns | — |
 ///
 /// # Lock order and deadlocks
 ///
@@ -561,11 +570,11 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
 
     /// The key's [`Entry`] (dashmap's entry API), holding the key's shard's
     /// write lock until the entry — or the [`RefMut`] it turns into — is
-    /// dropped; the observer is told about the shard then. An occupied
-    /// entry lends its pair out of the shard (a removal and an insert; see
-    /// [`mapref`]); [`update`](Self::update) does a one-shot
-    /// read-modify-write for one lookup. Calling the map from the thread
-    /// that holds the entry can deadlock, as with dashmap.
+    /// dropped; the observer is told about the shard then. Finding the
+    /// key is one lookup that moves nothing; inserting into a vacant entry
+    /// is a second one (an insert; [`update`](Self::update) does a one-shot
+    /// read-modify-write for one). Calling the map from the thread that
+    /// holds the entry can deadlock, as with dashmap.
     ///
     /// ```
     /// let map: gomap_sync::ShardedMap<&str, Vec<u32>> = gomap_sync::ShardedMap::new();
@@ -587,9 +596,9 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
 
     /// The key's pair behind its shard's write lock, held until the
     /// [`RefMut`] is dropped (then the observer is told about the shard).
-    /// The pair is lent out of the shard meanwhile: a removal and an
-    /// insert (see [`mapref`]). Calling the map from the thread that holds
-    /// the guard can deadlock, as with dashmap.
+    /// One lookup; the pair stays in place (see [`mapref`]). Calling the
+    /// map from the thread that holds the guard can deadlock, as with
+    /// dashmap.
     ///
     /// ```
     /// let map: gomap_sync::ShardedMap<u32, u32> = gomap_sync::ShardedMap::new();
@@ -602,9 +611,9 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let mut shard = self.write_shard(self.index_of(key));
-        let (key, value) = shard.remove_entry(key)?;
-        Some(RefMut::lend(shard, key, value))
+        let shard = self.write_shard(self.index_of(key));
+        let slot = shard.find_slot(key)?;
+        Some(RefMut::new(shard, slot))
     }
 
     /// [`get_mut`](Self::get_mut) without waiting: [`TryResult::Locked`] if
@@ -618,9 +627,9 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
         let Some(shard) = self.shards[index].0.try_write() else {
             return TryResult::Locked;
         };
-        let mut shard = self.observed(index, shard);
-        match shard.remove_entry(key) {
-            Some((key, value)) => TryResult::Present(RefMut::lend(shard, key, value)),
+        let shard = self.observed(index, shard);
+        match shard.find_slot(key) {
+            Some(slot) => TryResult::Present(RefMut::new(shard, slot)),
             None => TryResult::Absent,
         }
     }
@@ -649,9 +658,8 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     }
 
     /// [`remove_if`](Self::remove_if) whose `f` may change the value (the
-    /// change stays if `f` returns `false`). Under the shard's write lock;
-    /// the pair is lent to `f` as by [`get_mut`](Self::get_mut), and put
-    /// back if `f` panics.
+    /// change stays if `f` returns `false`, or if `f` panics). Under the
+    /// shard's write lock, as [`get_mut`](Self::get_mut).
     pub fn remove_if_mut<Q>(&self, key: &Q, f: impl FnOnce(&K, &mut V) -> bool) -> Option<(K, V)>
     where
         K: Borrow<Q>,
@@ -660,7 +668,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
         let mut lent = self.get_mut(key)?;
         let (k, v) = lent.pair_mut();
         if f(k, v) {
-            Some(lent.take())
+            Some(lent.remove())
         } else {
             None
         }
@@ -862,8 +870,8 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
 #[cfg(not(loom))]
 impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     /// The key's pair behind its shard's read lock, held until the [`Ref`]
-    /// is dropped: the shard's writers wait meanwhile. (Two reader's
-    /// counts and two lookups, see [`mapref`].)
+    /// is dropped: the shard's writers wait meanwhile. (One lookup; the
+    /// `Ref` keeps the pair's slot, see [`mapref`].)
     ///
     /// # Deadlocks
     ///
@@ -887,9 +895,9 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let lock = self.shard_of(key);
-        let first = lock.read();
-        Some(Ref(iter::read_pair_from(lock, first, key)?))
+        let shard = self.shard_of(key).read();
+        let slot = shard.find_slot(key)?;
+        Some(Ref::new(ReadGuard::map(shard, HashMap::slot_view), slot))
     }
 
     /// [`get`](Self::get) without waiting: [`TryResult::Locked`] if the
@@ -912,12 +920,13 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let lock = self.shard_of(key);
-        let Some(first) = lock.try_read() else {
+        let Some(shard) = self.shard_of(key).try_read() else {
             return TryResult::Locked;
         };
-        match iter::read_pair_from(lock, first, key) {
-            Some(pair) => TryResult::Present(Ref(pair)),
+        match shard.find_slot(key) {
+            Some(slot) => {
+                TryResult::Present(Ref::new(ReadGuard::map(shard, HashMap::slot_view), slot))
+            }
             None => TryResult::Absent,
         }
     }
@@ -927,8 +936,8 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     /// lock (see [`Iter`] for each lock's scope). Not one instant of the
     /// whole map: a concurrent [`clear`](Self::clear) may be seen in some
     /// shards and not others; [`read_all`](Self::read_all) is the map at one
-    /// instant. Making an item costs two lookups (see [`mapref`]);
-    /// `read_all().iter()` is the fast whole-map walk.
+    /// instant. Each shard is walked by slot under one read guard its
+    /// items share (no lookup; see [`mapref`]).
     ///
     /// ```
     /// struct NotClone(u32);
@@ -945,9 +954,9 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
 
 impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     /// Every pair, one shard at a time, each item a [`RefMutMulti`] under
-    /// its shard's write lock; see [`IterMut`] for how (the shard's pairs
-    /// are drained out and put back — a cost of a removal and an insert
-    /// per pair) and for each lock's scope. Each shard is observed when its
+    /// its shard's write lock; see [`IterMut`] for how (each shard walked
+    /// by slot, its pairs lent out in place: no lookup, nothing moved) and
+    /// for each lock's scope. Each shard is observed when its
     /// lock is released. Calling the map from the thread that holds the
     /// iterator or an item can deadlock, as with dashmap.
     ///

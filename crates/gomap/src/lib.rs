@@ -73,10 +73,12 @@
 #![deny(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-// `no_std`: the map needs only `alloc` (through its allocator). The unit
-// tests use std's `Vec`, and feature `rayon` (which turns on `std`)
-// collects into one.
-#[cfg(any(test, feature = "std"))]
+// `no_std`: the map needs only `alloc` (through its allocator). std is
+// linked for the unit tests (`Vec`, printing), for feature `std` (feature
+// `rayon`, which turns it on, collects into a `Vec`), and for the docs'
+// links to std's items (`std::collections::HashMap`).
+extern crate alloc;
+#[cfg(any(test, doc, feature = "std"))]
 extern crate std;
 
 mod equivalent;
@@ -115,7 +117,8 @@ pub mod hash_map {
     pub use crate::map::rayon;
     pub use crate::map::{
         DefaultHasher, Drain, Entry, ExtractIf, HashMap, IntoIter, IntoKeys, IntoValues, Iter,
-        IterMut, Keys, OccupiedEntry, RandomState, VacantEntry, Values, ValuesMut,
+        IterMut, Keys, LentSlot, OccupiedEntry, RandomState, Slot, SlotLender, SlotView,
+        VacantEntry, Values, ValuesMut,
     };
     pub use crate::map::{EntryRef, VacantEntryRef};
 }

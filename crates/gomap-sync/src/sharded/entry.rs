@@ -2,8 +2,8 @@
 //! An entry holds its shard's write lock from `entry` until it (or the
 //! [`RefMut`] it turns into) is dropped; the map's observer is told about
 //! the shard then, under the lock, also when user code panicked meanwhile.
-//! An occupied entry lends its pair out of the shard, as a [`RefMut`] does
-//! (see [`mapref`](super::mapref)).
+//! An occupied entry is a [`RefMut`]: the guard and the pair's slot, the
+//! pair left in place (see [`mapref`](super::mapref)).
 
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
@@ -31,8 +31,8 @@ pub enum Entry<'a, K: Eq + Hash, V, S: BuildHasher = DefaultHashBuilder> {
     Vacant(VacantEntry<'a, K, V, S>),
 }
 
-/// An [`Entry`] whose key is in the map: its pair is lent out of the shard
-/// and put back when the entry is dropped (unless removed).
+/// An [`Entry`] whose key is in the map: the shard's write guard and the
+/// pair's slot.
 pub struct OccupiedEntry<'a, K: Eq + Hash, V, S: BuildHasher = DefaultHashBuilder> {
     lent: RefMut<'a, K, V, S>,
     /// The key `entry` was called with (equal to the stored one).
@@ -46,10 +46,10 @@ pub struct VacantEntry<'a, K: Eq + Hash, V, S: BuildHasher = DefaultHashBuilder>
 }
 
 impl<'a, K: Eq + Hash, V, S: BuildHasher> Entry<'a, K, V, S> {
-    pub(super) fn new(mut shard: Observed<'a, K, V, S>, key: K) -> Self {
-        match shard.remove_entry(&key) {
-            Some((stored, value)) => Entry::Occupied(OccupiedEntry {
-                lent: RefMut::lend(shard, stored, value),
+    pub(super) fn new(shard: Observed<'a, K, V, S>, key: K) -> Self {
+        match shard.find_slot(&key) {
+            Some(slot) => Entry::Occupied(OccupiedEntry {
+                lent: RefMut::new(shard, slot),
                 key,
             }),
             None => Entry::Vacant(VacantEntry { shard, key }),
@@ -170,7 +170,7 @@ impl<'a, K: Eq + Hash, V, S: BuildHasher> OccupiedEntry<'a, K, V, S> {
 
     /// Sets the value; returns the old one.
     pub fn insert(&mut self, value: V) -> V {
-        std::mem::replace(self.get_mut(), value)
+        self.lent.entry().insert(value)
     }
 
     /// The value as a [`RefMut`] that keeps the shard's lock.
@@ -185,13 +185,16 @@ impl<'a, K: Eq + Hash, V, S: BuildHasher> OccupiedEntry<'a, K, V, S> {
 
     /// Removes the entry; returns the stored key and the value.
     pub fn remove_entry(self) -> (K, V) {
-        self.lent.take()
+        self.lent.remove()
     }
 
     /// Replaces the stored key with the one given to `entry`, and the value
-    /// with `value`; returns the old pair.
+    /// with `value`; returns the old pair. (A removal and an insert: the
+    /// map has no way to swap a stored key in place.)
     pub fn replace_entry(mut self, value: V) -> (K, V) {
-        self.lent.replace((self.key, value))
+        let old = self.lent.entry().remove_entry();
+        self.lent.shard.insert(self.key, value);
+        old
     }
 }
 
@@ -206,10 +209,10 @@ impl<'a, K: Eq + Hash, V, S: BuildHasher> VacantEntry<'a, K, V, S> {
         self.key
     }
 
-    /// Inserts `value` under the key. (The pair enters the shard when the
-    /// returned `RefMut` is dropped; no one else can look before then.)
-    pub fn insert(self, value: V) -> RefMut<'a, K, V, S> {
-        RefMut::lend(self.shard, self.key, value)
+    /// Inserts `value` under the key.
+    pub fn insert(mut self, value: V) -> RefMut<'a, K, V, S> {
+        let slot = self.shard.entry(self.key).insert_entry(value).slot();
+        RefMut::new(self.shard, slot)
     }
 
     /// Inserts `value` and returns the entry, now occupied.
@@ -217,9 +220,10 @@ impl<'a, K: Eq + Hash, V, S: BuildHasher> VacantEntry<'a, K, V, S> {
     where
         K: Clone,
     {
+        let key = self.key.clone();
         OccupiedEntry {
-            key: self.key.clone(),
-            lent: RefMut::lend(self.shard, self.key, value),
+            key,
+            lent: self.insert(value),
         }
     }
 }

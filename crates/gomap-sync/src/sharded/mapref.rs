@@ -2,34 +2,43 @@
 //! [`RefMulti`] (a pair behind its shard's read lock), [`RefMut`] (a pair
 //! behind its shard's write lock) and [`TryResult`].
 //!
-//! # Why two guards, and why a lent pair
+//! # A guard and a slot
 //!
-//! gomap-sync has no `unsafe`, and a lock guard can lend out only one
-//! reference into what it guards. dashmap keeps a guard and raw pointers
-//! to the key and the value; here:
+//! gomap-sync has no `unsafe`, so a reference cannot keep a lock guard and
+//! raw pointers into what it guards, as dashmap's do. Each reference here
+//! holds its shard's guard and the pair's [`Slot`] (its position in the
+//! shard, from `gomap`), and reaches the key and the value through the
+//! guard with `get_slot` on every access: one check of the position and
+//! the chain's depth in links, no hashing, no key comparison. The guard
+//! keeps the shard unchanged, so the slot keeps naming the same pair:
 //!
-//! - a read reference holds **two** read guards of its shard, one mapped
-//!   to the key and one to the value. The second is taken with
-//!   `read_recursive`, which does not queue behind a waiting writer (that
-//!   writer waits for the first guard: queueing would deadlock). Two lock
-//!   counts and two lookups instead of one.
-//! - a write reference holds its shard's write guard and the pair itself,
-//!   **taken out** of the shard, and puts it back when it is released (also
-//!   while a panic unwinds). No one else can see the shard meanwhile, so no
-//!   one sees the pair missing. The cost is a removal and an insert instead
-//!   of a lookup; the entry may take another slot of its chain (the
-//!   shard's iteration order may change), and, as any removal may, the
-//!   removal may begin a shrink the shard was due. If putting it back panics (a
-//!   `Hash` or `Eq` that fails on a key it hashed before), the pair is
-//!   dropped — and if that happens while unwinding, the process aborts.
+//! - a read reference ([`Ref`], [`RefMulti`]) holds one read guard of its
+//!   shard, mapped to the shard's [`SlotView`] (the shard without its
+//!   hasher type, so the reference names only `K` and `V`); the items of
+//!   one [`iter`](super::ShardedMap::iter) shard share that guard through
+//!   an `Arc`.
+//! - a write reference ([`RefMut`], an occupied entry) holds its shard's
+//!   write guard; the pair stays where it is. A value lent as `&mut V`
+//!   is measured again for the shard's owned bytes when the map next uses
+//!   the shard, as with `gomap::HashMap::get_mut`; the observer, called
+//!   as the guard is released, sees the figure with the change.
 
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
 use std::ops::{Deref, DerefMut};
 
+#[cfg(not(loom))]
+use std::sync::Arc;
+
+use gomap::hash_map::Slot;
+#[cfg(not(loom))]
+use gomap::hash_map::SlotView;
 use gomap::DefaultHashBuilder;
 
 use super::Observed;
+
+/// Why a reference's slot always holds its pair.
+const HELD: &str = "a reference's guard keeps its shard unchanged: its slot holds the pair";
 
 /// The result of a lookup that does not wait for its shard's lock
 /// ([`ShardedMap::try_get`](super::ShardedMap::try_get),
@@ -82,12 +91,9 @@ impl<R> TryResult<R> {
     }
 }
 
-/// A key and its value, each behind a read guard of their shard.
+/// A shard's read guard, mapped to the shard's entries by slot.
 #[cfg(not(loom))]
-pub(super) struct ReadPair<'a, K, V> {
-    pub(super) key: parking_lot::MappedRwLockReadGuard<'a, K>,
-    pub(super) value: parking_lot::MappedRwLockReadGuard<'a, V>,
-}
+pub(super) type SlotGuard<'a, K, V> = parking_lot::MappedRwLockReadGuard<'a, SlotView<K, V>>;
 
 /// A pair of a [`ShardedMap`](super::ShardedMap), behind its shard's read
 /// lock: the shard's writers wait until it is dropped. Derefs to the value.
@@ -96,23 +102,31 @@ pub(super) struct ReadPair<'a, K, V> {
 /// takes every shard's lock: `clear`, `take`, `read_all`, …) from the same
 /// thread can deadlock, as with dashmap.
 #[cfg(not(loom))]
-pub struct Ref<'a, K, V>(pub(super) ReadPair<'a, K, V>);
+pub struct Ref<'a, K, V> {
+    shard: SlotGuard<'a, K, V>,
+    /// Where the pair is in the shard.
+    slot: Slot,
+}
 
 #[cfg(not(loom))]
-impl<K, V> Ref<'_, K, V> {
+impl<'a, K, V> Ref<'a, K, V> {
+    pub(super) fn new(shard: SlotGuard<'a, K, V>, slot: Slot) -> Self {
+        Ref { shard, slot }
+    }
+
     /// The key as stored in the map.
     pub fn key(&self) -> &K {
-        &self.0.key
+        self.pair().0
     }
 
     /// The value.
     pub fn value(&self) -> &V {
-        &self.0.value
+        self.pair().1
     }
 
     /// The key and the value.
     pub fn pair(&self) -> (&K, &V) {
-        (&self.0.key, &self.0.value)
+        self.shard.get_slot(self.slot).expect(HELD)
     }
 }
 
@@ -120,7 +134,7 @@ impl<K, V> Ref<'_, K, V> {
 impl<K, V> Deref for Ref<'_, K, V> {
     type Target = V;
     fn deref(&self) -> &V {
-        &self.0.value
+        self.value()
     }
 }
 
@@ -135,26 +149,33 @@ impl<K: fmt::Debug, V: fmt::Debug> fmt::Debug for Ref<'_, K, V> {
 }
 
 /// A pair handed out by [`ShardedMap::iter`](super::ShardedMap::iter):
-/// like [`Ref`], it holds its shard's read lock until dropped. Derefs to
-/// the value.
+/// like [`Ref`], it holds its shard's read lock until dropped — one read
+/// guard, shared by every item of the shard. Derefs to the value.
 #[cfg(not(loom))]
-pub struct RefMulti<'a, K, V>(pub(super) ReadPair<'a, K, V>);
+pub struct RefMulti<'a, K, V> {
+    shard: Arc<SlotGuard<'a, K, V>>,
+    slot: Slot,
+}
 
 #[cfg(not(loom))]
-impl<K, V> RefMulti<'_, K, V> {
+impl<'a, K, V> RefMulti<'a, K, V> {
+    pub(super) fn new(shard: Arc<SlotGuard<'a, K, V>>, slot: Slot) -> Self {
+        RefMulti { shard, slot }
+    }
+
     /// The key as stored in the map.
     pub fn key(&self) -> &K {
-        &self.0.key
+        self.pair().0
     }
 
     /// The value.
     pub fn value(&self) -> &V {
-        &self.0.value
+        self.pair().1
     }
 
     /// The key and the value.
     pub fn pair(&self) -> (&K, &V) {
-        (&self.0.key, &self.0.value)
+        self.shard.get_slot(self.slot).expect(HELD)
     }
 }
 
@@ -162,7 +183,7 @@ impl<K, V> RefMulti<'_, K, V> {
 impl<K, V> Deref for RefMulti<'_, K, V> {
     type Target = V;
     fn deref(&self) -> &V {
-        &self.0.value
+        self.value()
     }
 }
 
@@ -180,85 +201,55 @@ impl<K: fmt::Debug, V: fmt::Debug> fmt::Debug for RefMulti<'_, K, V> {
 /// lock: every other user of the shard waits until it is dropped. Derefs
 /// (mutably) to the value.
 ///
-/// The pair is out of the shard while this lives and is put back when it
-/// is dropped (see the [module docs](self)); then the map's observer is
-/// told about the shard, still under its lock. Holding it and calling any
-/// method of the same map from the same thread can deadlock, as with
-/// dashmap.
+/// It holds the shard's write guard and the pair's slot (see the [module
+/// docs](self)); when it is dropped the map's observer is told about the
+/// shard, still under its lock. Holding it and calling any method of the
+/// same map from the same thread can deadlock, as with dashmap.
 pub struct RefMut<'a, K: Eq + Hash, V, S: BuildHasher = DefaultHashBuilder> {
     pub(super) shard: Observed<'a, K, V, S>,
-    /// The lent pair: `Some` until it is put back (or kept out, by an
-    /// entry's `remove`).
-    pub(super) pair: Option<(K, V)>,
+    /// Where the pair is in the shard.
+    pub(super) slot: Slot,
 }
 
 impl<'a, K: Eq + Hash, V, S: BuildHasher> RefMut<'a, K, V, S> {
-    pub(super) fn lend(shard: Observed<'a, K, V, S>, key: K, value: V) -> Self {
-        RefMut {
-            shard,
-            pair: Some((key, value)),
-        }
+    pub(super) fn new(shard: Observed<'a, K, V, S>, slot: Slot) -> Self {
+        RefMut { shard, slot }
     }
 
-    fn lent(&self) -> &(K, V) {
-        self.pair
-            .as_ref()
-            .expect("a RefMut holds its pair until dropped")
+    /// The pair's entry in the shard, for the writes an occupied entry
+    /// does (replace, remove).
+    pub(super) fn entry(&mut self) -> gomap::hash_map::OccupiedEntry<'_, K, V, S> {
+        self.shard.slot_entry(self.slot).expect(HELD)
     }
 
-    fn lent_mut(&mut self) -> &mut (K, V) {
-        self.pair
-            .as_mut()
-            .expect("a RefMut holds its pair until dropped")
-    }
-
-    /// Keeps the pair out of the shard: it is not put back.
-    pub(super) fn take(mut self) -> (K, V) {
-        self.pair
-            .take()
-            .expect("a RefMut holds its pair until dropped")
-    }
-
-    /// Swaps the lent pair for `pair`, which is put back instead.
-    pub(super) fn replace(&mut self, pair: (K, V)) -> (K, V) {
-        std::mem::replace(self.lent_mut(), pair)
+    /// Removes the pair from the shard.
+    pub(super) fn remove(mut self) -> (K, V) {
+        self.entry().remove_entry()
     }
 
     /// The key as stored in the map.
     pub fn key(&self) -> &K {
-        &self.lent().0
+        self.pair().0
     }
 
     /// The value.
     pub fn value(&self) -> &V {
-        &self.lent().1
+        self.pair().1
     }
 
     /// The value, to change.
     pub fn value_mut(&mut self) -> &mut V {
-        &mut self.lent_mut().1
+        self.pair_mut().1
     }
 
     /// The key and the value.
     pub fn pair(&self) -> (&K, &V) {
-        let (k, v) = self.lent();
-        (k, v)
+        self.shard.get_slot(self.slot).expect(HELD)
     }
 
     /// The key and the value, to change.
     pub fn pair_mut(&mut self) -> (&K, &mut V) {
-        let (k, v) = self.lent_mut();
-        (k, v)
-    }
-}
-
-impl<K: Eq + Hash, V, S: BuildHasher> Drop for RefMut<'_, K, V, S> {
-    fn drop(&mut self) {
-        // Put the pair back; the shard's guard is released (and observed)
-        // after this, as the field drops.
-        if let Some((key, value)) = self.pair.take() {
-            self.shard.insert(key, value);
-        }
+        self.shard.get_slot_mut(self.slot).expect(HELD)
     }
 }
 

@@ -156,6 +156,20 @@ impl<'a, K, V, S, A: Allocator> OccupiedEntry<'a, K, V, S, A> {
         self.raw.replace_value(value)
     }
 
+    /// Where the entry sits, for [`HashMap::get_slot`](super::HashMap::get_slot)
+    /// and its kin once this entry's borrow ends — no second lookup. (After
+    /// [`VacantEntry::insert_entry`], the slot of the entry just inserted.)
+    ///
+    /// ```
+    /// let mut map = gomap::HashMap::new();
+    /// let at = map.entry("a").insert_entry(1).slot();
+    /// assert_eq!(map.get_slot(at), Some((&"a", &1)));
+    /// ```
+    #[inline]
+    pub fn slot(&self) -> super::Slot {
+        self.raw.slot()
+    }
+
     /// Remove the entry, returning its value.
     #[inline]
     pub fn remove(self) -> V {

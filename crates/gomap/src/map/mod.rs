@@ -6,7 +6,9 @@ mod hasher;
 mod iter;
 #[cfg(feature = "rayon")]
 pub mod rayon;
+mod slot;
 
+pub use crate::raw::{LentSlot, Slot, SlotLender, SlotView};
 pub use entry::{Entry, OccupiedEntry, VacantEntry};
 pub use entry_ref::{EntryRef, VacantEntryRef};
 pub use hasher::{DefaultHasher, RandomState};

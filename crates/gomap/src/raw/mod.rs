@@ -172,6 +172,8 @@
 //! | `disjoint.rs` | `get_disjoint_mut`: several `&mut V` at once |
 //! | `iter.rs` | walks over every entry, also mid-migration; the iteration seed |
 //! | `par.rs` | (feature `rayon`) the walks split into bucket ranges for rayon's threads, and the parallel drain |
+//! | `lend.rs` | `SlotLender`: every entry lent out by slot, each keeping the map's owner (a lock guard) alive; why that is sound |
+//! | `slot.rs` | `Slot`: an entry's position as a value, found, walked and used again without a lookup, checked on every use |
 //! | `owned.rs` | owned bytes and the table's hooks for them |
 //! | `guard.rs` | the scope guard |
 
@@ -184,12 +186,14 @@ mod group;
 mod guard;
 mod iter;
 mod layout;
+mod lend;
 mod lifecycle;
 mod memory;
 mod migration;
 mod owned;
 #[cfg(feature = "rayon")]
 mod par;
+mod slot;
 #[cfg(test)]
 mod tests;
 mod tophash;
@@ -197,10 +201,12 @@ mod tophash;
 pub(crate) use entry::{RawEntry, RawOccupied, RawVacant};
 pub(crate) use extract::RawExtractIf;
 pub(crate) use iter::{RawDrain, RawIntoIter, RawIter, RawIterMut};
+pub use lend::{LentSlot, SlotLender};
 pub(crate) use migration::Floor;
 pub(crate) use owned::Measure;
 #[cfg(feature = "rayon")]
 pub(crate) use par::{RawParDrain, RawParIter, RawParIterMut};
+pub use slot::{Slot, SlotView};
 
 use crate::{MemStats, Migration, MigrationKind, ShrinkPolicy, TryReserveError};
 use allocator_api2::alloc::Allocator;
@@ -221,7 +227,7 @@ const SHRINK_DIVISOR: usize = 4;
 
 /// Which of a table's two arrays: the one a running migration moves
 /// entries out of, or the one new keys go to.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 enum ArrayId {
     Old,
     Current,
