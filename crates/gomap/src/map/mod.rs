@@ -209,7 +209,7 @@ impl<K, V, S, A: Allocator> HashMap<K, V, S, A> {
     /// or `Mutex` inside a value) without a `&mut` from the map: that value
     /// counts at its size when last measured. Plain `fn`s keep the map
     /// `Send`/`Sync` and cost one indirect call per measure; with the
-    /// `get-size2` feature, [`track_owned_bytes_get_size`](Self::track_owned_bytes_get_size)
+    /// `get-size2` feature, `track_owned_bytes_get_size`
     /// measures with `GetSize`. A measuring function that panics leaves the
     /// map consistent: the write it measured for is not made, or the value
     /// counts at its size when last measured.
