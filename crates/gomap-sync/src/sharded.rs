@@ -377,8 +377,12 @@ impl<K, V, S> ShardedMap<K, V, S> {
         guards
             .iter_mut()
             .map(|shard| {
-                let empty = HashMap::with_hasher(shard.hasher().clone())
+                let mut empty = HashMap::with_hasher(shard.hasher().clone())
                     .with_shrink_policy(shard.shrink_policy());
+                // The empty shard keeps owned bytes as the old one did.
+                if let Some((key_bytes, value_bytes)) = shard.owned_bytes_measures() {
+                    empty.track_owned_bytes(key_bytes, value_bytes);
+                }
                 std::mem::replace(&mut **shard, empty)
             })
             .collect()
@@ -860,6 +864,12 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
         let shards = self.take_shards();
         let total = shards.iter().map(HashMap::len).sum();
         let mut merged = HashMap::with_capacity_and_hasher(total, self.hasher.clone());
+        // The shards keep owned bytes alike (`track_owned_bytes` sets all).
+        if let Some((key_bytes, value_bytes)) =
+            shards.first().and_then(HashMap::owned_bytes_measures)
+        {
+            merged.track_owned_bytes(key_bytes, value_bytes);
+        }
         for shard in shards {
             merged.extend(shard);
         }

@@ -251,6 +251,28 @@ impl<K, V, S, A: Allocator> HashMap<K, V, S, A> {
         self.track_owned_bytes(K::get_heap_size, V::get_heap_size);
     }
 
+    /// The measuring functions the map keeps owned bytes with (given to
+    /// [`track_owned_bytes`](Self::track_owned_bytes)), or `None` when it
+    /// keeps none: to make another map, say an empty one that replaces
+    /// this, measure the same way.
+    ///
+    /// ```
+    /// use gomap::HashMap;
+    ///
+    /// let tracked: HashMap<u32, Vec<u8>> = HashMap::new().with_owned_bytes(|_| 0, Vec::capacity);
+    /// let mut next: HashMap<u32, Vec<u8>> = HashMap::new();
+    /// if let Some((key_bytes, value_bytes)) = tracked.owned_bytes_measures() {
+    ///     next.track_owned_bytes(key_bytes, value_bytes);
+    /// }
+    /// next.insert(1, Vec::with_capacity(100));
+    /// assert_eq!(next.owned_bytes(), Some(100));
+    /// ```
+    pub fn owned_bytes_measures(&self) -> Option<(fn(&K) -> usize, fn(&V) -> usize)> {
+        self.table
+            .owned_measure()
+            .map(|measure| (measure.key, measure.value))
+    }
+
     /// Stop keeping owned bytes.
     pub fn untrack_owned_bytes(&mut self) {
         self.table.untrack_owned();

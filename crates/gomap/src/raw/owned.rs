@@ -103,6 +103,11 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
         self.owned = Some(Owned::new(measure, bytes));
     }
 
+    /// How the table measures owned bytes, if it keeps them.
+    pub(crate) fn owned_measure(&self) -> Option<Measure<K, V>> {
+        self.owned.as_ref().map(|owned| owned.measure)
+    }
+
     /// Stops keeping owned bytes.
     pub(crate) fn untrack_owned(&mut self) {
         self.owned = None;
