@@ -267,6 +267,8 @@ impl<K, V, S, A: Allocator> HashMap<K, V, S, A> {
     /// next.insert(1, Vec::with_capacity(100));
     /// assert_eq!(next.owned_bytes(), Some(100));
     /// ```
+    // The pair is `track_owned_bytes`'s two parameters, as they are written there.
+    #[allow(clippy::type_complexity)]
     pub fn owned_bytes_measures(&self) -> Option<(fn(&K) -> usize, fn(&V) -> usize)> {
         self.table
             .owned_measure()
