@@ -3,78 +3,22 @@
 //! arrays of a migration and inserts during one; owned bytes and
 //! `mem_stats` stay exact through every kind of entry write.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::borrow::Borrow;
 use std::cell::Cell;
 use std::collections::HashMap as StdMap;
 
 use gomap::hash_map::{EntryRef, HashMap};
 
-struct Counting;
-
-thread_local! {
-    /// Bytes this thread allocated minus what it freed, while `ON`.
-    static LIVE: Cell<isize> = const { Cell::new(0) };
-    /// Allocation calls this thread made, while `ON`.
-    static CALLS: Cell<usize> = const { Cell::new(0) };
-    static ON: Cell<bool> = const { Cell::new(false) };
-    /// `Name::from(&str)` calls on this thread.
-    static FROMS: Cell<usize> = const { Cell::new(0) };
-}
-
-fn count(delta: isize) {
-    let _ = ON.try_with(|on| {
-        if on.get() {
-            LIVE.with(|live| live.set(live.get() + delta));
-            if delta > 0 {
-                CALLS.with(|calls| calls.set(calls.get() + 1));
-            }
-        }
-    });
-}
-
-// SAFETY: every call forwards to `System` with the caller's arguments
-// unchanged; the counter only observes.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count(layout.size() as isize);
-        // SAFETY: the caller's contract, passed on.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        count(layout.size() as isize);
-        // SAFETY: the caller's contract, passed on.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        count(-(layout.size() as isize));
-        // SAFETY: the caller's contract, passed on.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count(new_size as isize - layout.size() as isize);
-        // SAFETY: the caller's contract, passed on.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+#[path = "common/thread_counting.rs"]
+mod thread_counting;
+use thread_counting::{calls, counted, live, ThreadCounting};
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static ALLOCATOR: ThreadCounting = ThreadCounting;
 
-/// Runs `f` with this thread's allocations counted.
-fn counted<R>(f: impl FnOnce() -> R) -> R {
-    ON.with(|on| on.set(true));
-    let r = f();
-    ON.with(|on| on.set(false));
-    r
-}
-
-fn live() -> isize {
-    LIVE.with(Cell::get)
-}
-
-fn calls() -> usize {
-    CALLS.with(Cell::get)
+thread_local! {
+    /// `Name::from(&str)` calls on this thread.
+    static FROMS: Cell<usize> = const { Cell::new(0) };
 }
 
 fn froms() -> usize {

@@ -9,69 +9,17 @@
 //! on the gomap map (the model's allocations are not counted), so tests may
 //! run side by side.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::collections::HashMap as StdMap;
 
 use gomap::HashMap;
 use proptest::prelude::*;
 
-struct Counting;
-
-thread_local! {
-    /// Bytes this thread allocated minus what it freed, while `ON`.
-    static LIVE: Cell<isize> = const { Cell::new(0) };
-    static ON: Cell<bool> = const { Cell::new(false) };
-}
-
-fn count(delta: isize) {
-    // `try_with`: nothing to count during thread teardown.
-    let _ = ON.try_with(|on| {
-        if on.get() {
-            LIVE.with(|live| live.set(live.get() + delta));
-        }
-    });
-}
-
-// SAFETY: every call forwards to `System` with the caller's arguments
-// unchanged; the counter only observes.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count(layout.size() as isize);
-        // SAFETY: the caller's contract, passed on.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        count(layout.size() as isize);
-        // SAFETY: the caller's contract, passed on.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        count(-(layout.size() as isize));
-        // SAFETY: the caller's contract, passed on.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count(new_size as isize - layout.size() as isize);
-        // SAFETY: the caller's contract, passed on.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+#[path = "common/thread_counting.rs"]
+mod thread_counting;
+use thread_counting::{counted, live, ThreadCounting};
 
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
-
-/// Runs `f` with this thread's allocations counted.
-fn counted<R>(f: impl FnOnce() -> R) -> R {
-    ON.with(|on| on.set(true));
-    let result = f();
-    ON.with(|on| on.set(false));
-    result
-}
-
-fn live() -> isize {
-    LIVE.with(Cell::get)
-}
+static ALLOCATOR: ThreadCounting = ThreadCounting;
 
 #[derive(Clone, Debug)]
 enum Op {
