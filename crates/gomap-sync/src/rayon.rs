@@ -14,7 +14,10 @@
 //! hold their shards' locks in no particular order, and then an
 //! all-shards operation on another thread (`clear`, `take`, `read_all`, …),
 //! which holds the shards below the one it waits for, can block the tasks
-//! still to run — a deadlock. The feature turns on parking_lot's
+//! still to run — a deadlock. Nested rayon work inside those closures can
+//! deadlock too: while it waits, the worker may steal a task of another
+//! parallel operation on the same map that needs the shard it holds, and
+//! the locks are not reentrant. The feature turns on parking_lot's
 //! `send_guard`, so an item (and the lock it holds) may be dropped on
 //! another thread than the one that took it.
 //!

@@ -19,7 +19,8 @@ use crate::sync::{ReadGuard, RwLock};
 /// read-locked while the iterator is on it or any of its items lives, and
 /// no longer. Writers of that shard wait meanwhile; writing to the same
 /// map from the thread that holds the iterator or an item can deadlock
-/// (as with dashmap).
+/// (as with dashmap), and so can taking another guard of a shard it holds
+/// while another thread waits to write to that shard.
 pub struct Iter<'a, K, V, S = DefaultHashBuilder> {
     map: &'a ShardedMap<K, V, S>,
     next_shard: usize,

@@ -100,7 +100,9 @@ pub(super) type SlotGuard<'a, K, V> = parking_lot::MappedRwLockReadGuard<'a, Slo
 ///
 /// Holding it and calling a method of the same map that writes (or that
 /// takes every shard's lock: `clear`, `take`, `read_all`, …) from the same
-/// thread can deadlock, as with dashmap.
+/// thread can deadlock, as with dashmap. So can taking a second guard of
+/// the same shard (another `get`) while another thread waits to write to
+/// it: the waiting writer goes first, and it waits for the first guard.
 #[cfg(not(loom))]
 pub struct Ref<'a, K, V> {
     shard: SlotGuard<'a, K, V>,

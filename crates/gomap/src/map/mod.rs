@@ -384,7 +384,9 @@ impl<K, V, S, A: Allocator> HashMap<K, V, S, A> {
 
     /// Remove every entry, handing them out; the bucket array is kept, as
     /// with [`clear`](HashMap::clear). Entries not taken are dropped with
-    /// the iterator.
+    /// the iterator. An iterator leaked with `mem::forget` leaves the
+    /// entries it did not hand out in the map, and the map's owned bytes
+    /// (if tracked) read as 0 until tracking is started again.
     pub fn drain(&mut self) -> Drain<'_, K, V, A> {
         Drain::new(self.table.drain())
     }

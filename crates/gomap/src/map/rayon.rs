@@ -165,7 +165,9 @@ impl<K: Send, V: Send, A: Allocator + Send> ParallelIterator for IntoParIter<K, 
 /// [`par_drain`](HashMap::par_drain). The map keeps its bucket array, as
 /// after [`drain`](HashMap::drain). When it is dropped — driven or not,
 /// also while a consumer's panic unwinds — the entries not handed out are
-/// dropped and the map is empty.
+/// dropped and the map is empty. Leaked with `mem::forget`, it leaves them
+/// in the map, with its owned bytes (if tracked) read as 0 until tracking
+/// is started again, as a leaked [`Drain`](crate::hash_map::Drain) does.
 #[cfg_attr(docsrs, doc(cfg(feature = "rayon")))]
 pub struct ParDrain<'a, K, V, A: Allocator = Global> {
     inner: RawParDrain<'a, K, V, A>,

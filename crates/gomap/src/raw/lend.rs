@@ -43,7 +43,10 @@ struct Shared<G, K, V, A: Allocator> {
 // `G` is dropped on whichever thread drops the last entry (`G: Send`);
 // entries on several threads read keys (`K: Sync`) and read or write each
 // its own value (`V: Send + Sync`: a `&LentSlot` reads its value from any
-// thread). `G` itself is never reached through `&Shared`.
+// thread). `G` itself is never reached through `&Shared`. No `A: Sync`: the
+// paths reached through `&Shared` from several threads (`resolve`,
+// `next_slot`, `len`) read the table's arrays and never its allocator or
+// its owned-bytes state; keep it so, or require `A: Sync` here.
 unsafe impl<G: Send, K: Sync, V: Send + Sync, A: Allocator> Send for Shared<G, K, V, A> {}
 // SAFETY: as for `Send`.
 unsafe impl<G: Send, K: Sync, V: Send + Sync, A: Allocator> Sync for Shared<G, K, V, A> {}
