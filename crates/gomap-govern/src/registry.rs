@@ -508,3 +508,34 @@ impl Registry {
         cell
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::GovernedSharded;
+
+    /// A map dropped while a sample holds its cell (another thread dropped
+    /// it, or a step of an earlier map ran code that did): its handle is
+    /// dead, and the sample passes over it.
+    #[test]
+    fn a_map_dropped_while_a_sample_holds_its_cell_is_passed_over() {
+        let registry = Registry::new();
+        let map: GovernedSharded<u64, u64> = GovernedSharded::builder("gone")
+            .registry(&registry)
+            .shard_amount(2)
+            .build();
+        for i in 0..100_000 {
+            map.insert(i, i);
+        }
+        map.retain(|&k, _| k < 100);
+        let maps = registry.inner.live();
+        assert!(maps[0].migrating());
+        assert!(maps[0].maintain(1).is_some(), "a live map is stepped");
+
+        drop(map);
+
+        assert!(maps[0].migrating(), "the cell's figures still say so");
+        assert_eq!(maps[0].maintain(1024), None);
+        registry.maintain(&maps);
+    }
+}

@@ -625,7 +625,10 @@ impl<K: Eq + Hash, V, S: BuildHasher> GovernedSharded<K, V, S> {
     /// add to the tables' bytes. Values changed through `update` or a
     /// `get_mut` guard are measured again when the write ends.
     pub fn track_owned_bytes(&self, key_bytes: fn(&K) -> usize, value_bytes: fn(&V) -> usize) {
-        self.shared.view.map.track_owned_bytes(key_bytes, value_bytes);
+        self.shared
+            .view
+            .map
+            .track_owned_bytes(key_bytes, value_bytes);
         self.after_write();
     }
 
