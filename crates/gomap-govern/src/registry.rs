@@ -359,7 +359,11 @@ impl Registry {
         &self.inner.config
     }
 
-    /// Takes one sample now: see [`sample_at`](Self::sample_at).
+    /// Takes one sample now: see [`sample_at`](Self::sample_at). That
+    /// includes a bounded step of the migrations idle
+    /// [`GovernedSharded`](crate::GovernedSharded) maps were left in (held
+    /// shards passed over, never waited for); plain
+    /// [`Governed`](crate::Governed) maps are out of its reach.
     pub fn sample(&self) {
         self.sample_at(Instant::now());
     }

@@ -15,6 +15,11 @@
 //!   racing shards may be reported in either order.
 //! - No path writes without governance: the map derefs to a [`ReadOnly`]
 //!   view.
+//! - The registry's sampler reaches the map only through the `Weak` its
+//!   cell holds to the map's `Shared` state, and only to step migrations
+//!   (`try_write` per shard, so it never waits): the owner's handle is the
+//!   map's only strong one between two steps. Orange's shrink and hook
+//!   stay with the map's writes.
 
 use std::borrow::Borrow;
 use std::fmt;
