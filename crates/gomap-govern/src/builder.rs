@@ -178,9 +178,15 @@ impl<'r> ShardedBuilder<'r> {
         self
     }
 
-    /// The map; its creation site is the caller's.
+    /// The map; its creation site is the caller's. (The bounds let the
+    /// registry's sampler step its idle shards' migrations: see
+    /// [`Registry::sample`].)
     #[track_caller]
-    pub fn build<K, V>(self) -> GovernedSharded<K, V> {
+    pub fn build<K, V>(self) -> GovernedSharded<K, V>
+    where
+        K: Eq + std::hash::Hash + Send + Sync + 'static,
+        V: Send + Sync + 'static,
+    {
         let capacity = self.settings.capacity;
         let shard_amount = self
             .shard_amount

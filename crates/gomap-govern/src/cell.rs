@@ -8,12 +8,14 @@
 //! - `level` is moved only by the map's writes (after its figures are
 //!   published), so after every write it matches the figures.
 //! - Nothing here calls user code while a lock is held: hooks are called by
-//!   [`MapCell::call_hook`], which holds nothing and catches panics.
+//!   [`MapCell::call_hook`], which holds nothing and catches panics, and a
+//!   map's maintenance step by [`MapCell::maintain`], which holds nothing
+//!   either (the registry catches its panics).
 
 use std::collections::VecDeque;
 use std::panic::Location;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering::Relaxed, Ordering::SeqCst};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Instant;
 
 use parking_lot::Mutex;
@@ -84,6 +86,17 @@ struct Sample {
     bytes: u64,
 }
 
+/// A map the sampler may step: a bounded piece of its running migrations,
+/// taken without waiting for any lock, its figures published. Implemented
+/// by `GovernedSharded`'s shared state; the cell holds it by a `Weak`, so
+/// the sampler never keeps a map alive.
+pub(crate) trait Maintain: Send + Sync {
+    /// Steps every migrating shard whose write lock is free right now by
+    /// `budget` entries' worth; returns how many of them still migrate.
+    /// Runs user code (`Hash`, as entries move): call it with no lock held.
+    fn step(&self, budget: usize) -> usize;
+}
+
 /// See [`MapCell::seen_calls`].
 pub(crate) const MIGRATING: u64 = u64::MAX;
 /// See [`MapCell::seen_calls`].
@@ -127,6 +140,10 @@ pub(crate) struct MapCell {
     /// the map's next write.
     orange_due: Mutex<Option<Event>>,
     has_orange_due: AtomicBool,
+    /// The map's maintenance, if the sampler may step it (a
+    /// `GovernedSharded`, set once it is built); taken away after a step
+    /// panicked, so a `Hash` that panics is not called on every sample.
+    maintenance: Mutex<Option<Weak<dyn Maintain>>>,
 }
 
 impl Drop for MapCell {
@@ -164,6 +181,7 @@ impl MapCell {
             has_unreported: AtomicBool::new(false),
             orange_due: Mutex::new(None),
             has_orange_due: AtomicBool::new(false),
+            maintenance: Mutex::new(None),
         }
     }
 
@@ -300,6 +318,37 @@ impl MapCell {
             self.registry
                 .call_hook(Hook::OnOrange, || hook(event), Some(self));
         }
+    }
+
+    /// Lets the sampler step the map through `maintenance`.
+    pub(crate) fn set_maintenance(&self, maintenance: Weak<dyn Maintain>) {
+        *self.maintenance.lock() = Some(maintenance);
+    }
+
+    /// Whether the map's figures say a migration runs in it.
+    pub(crate) fn migrating(&self) -> bool {
+        self.figures.migration_total.load(Relaxed) > 0
+    }
+
+    /// Steps the map's running migrations by `budget` entries' worth per
+    /// shard, if it has a maintenance handle, is still alive, and its
+    /// figures say it migrates; returns how many of its shards still
+    /// migrate, or `None` when it was not stepped. Holds no lock while the
+    /// step runs (it runs user code, and may drop the map's last handle:
+    /// the map is then dropped here). A panic is the caller's to catch.
+    pub(crate) fn maintain(&self, budget: usize) -> Option<usize> {
+        if !self.migrating() {
+            return None;
+        }
+        let maintenance = self.maintenance.lock().as_ref()?.upgrade()?;
+        Some(maintenance.step(budget))
+    }
+
+    /// Takes the map's maintenance away: the sampler steps it no more.
+    pub(crate) fn stop_maintenance(&self) {
+        let old = self.maintenance.lock().take();
+        // A `Weak` runs no user code when dropped; still, nothing under a lock.
+        drop(old);
     }
 
     /// Adds a sample to the window.

@@ -43,6 +43,16 @@ pub struct RegistryConfig {
     /// per-tenant maps cannot flood Prometheus. The maps kept are the ones
     /// holding the most bytes. Default 500.
     pub max_map_series: usize,
+    /// How much of a migration left running in an idle
+    /// [`GovernedSharded`](crate::GovernedSharded) each sample finishes:
+    /// entries' worth per shard (see `gomap::HashMap::step_migration`),
+    /// taken only in shards whose write lock is free at that instant. Each
+    /// such step holds its shard's write lock for as long as it takes:
+    /// 64 writes' shares of a migration (a write moves 16 entries' worth),
+    /// tens of microseconds for small entries; a shard with 100 000 entries
+    /// still to move finishes in about 100 samples. 0 turns the sampler's
+    /// maintenance off. Default 1 024.
+    pub maintenance_budget: usize,
 }
 
 impl Default for RegistryConfig {
@@ -54,6 +64,7 @@ impl Default for RegistryConfig {
             subscription_capacity: 1024,
             site_label: SiteLabel::Full,
             max_map_series: 500,
+            maintenance_budget: 1024,
         }
     }
 }

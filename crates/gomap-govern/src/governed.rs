@@ -433,6 +433,12 @@ impl<K: Eq + Hash, V, S: BuildHasher> Governed<K, V, S> {
 
     /// Does `budget` entries' worth of a running migration now, for idle
     /// time ([`HashMap::step_migration`]); returns whether one still runs.
+    ///
+    /// The registry's sampler cannot do this for a `Governed` map (its
+    /// writes are its owner's, through `&mut`; the sampler steps only
+    /// [`GovernedSharded`](crate::GovernedSharded) maps): a map whose writes
+    /// stop part way through a grow or shrink keeps both bucket arrays
+    /// until you call this, say on an idle tick, until it returns `false`.
     pub fn step_migration(&mut self, budget: usize) -> bool {
         self.write(|map| map.step_migration(budget))
     }

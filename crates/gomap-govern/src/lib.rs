@@ -19,6 +19,13 @@
 //!   [`Registry::start_sampler`]) keeps a window of samples per map and
 //!   flags `suspected_leak` when a map's entries only grew over the whole
 //!   window.
+//! - Idle maintenance: each sample also finishes, a bounded step at a time
+//!   ([`RegistryConfig::maintenance_budget`]), the migrations that a
+//!   [`GovernedSharded`]'s last writes left running, in the shards whose
+//!   locks are free at that instant, so a map whose writes stopped part
+//!   way through a grow or shrink does not keep two bucket arrays. A
+//!   [`Governed`] map (and a [`GovernedSet`]) is its owner's alone and out
+//!   of the sampler's reach: call [`Governed::step_migration`] on idle time.
 //! - [`Registry::export_metrics`] sets every figure through the `metrics`
 //!   facade (labels `map` and `site`, with [`RegistryConfig::site_label`]
 //!   and [`RegistryConfig::max_map_series`] to bound cardinality); with the
@@ -46,7 +53,10 @@
 //!   read holds a bounded number of events and counts what it dropped; the
 //!   event ring is bounded.
 //! - **The sampler survives**, and says when it could not
-//!   ([`Health::sampler`]).
+//!   ([`Health::sampler`]). It never waits for a map's lock (its
+//!   maintenance steps pass over held shards) and never keeps a dropped
+//!   map alive; a `Hash` that panics in one of its steps is caught and
+//!   logged, and that map is not stepped again.
 //!
 //! ```
 //! use gomap_govern::{Governed, Level, Registry, Watermarks};

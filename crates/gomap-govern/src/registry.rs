@@ -7,9 +7,18 @@
 //! watermarks, and figures in atomics that the map's writes update with
 //! relaxed stores (no lock, no cache line shared with other maps). The
 //! registry holds `Weak<MapCell>`s: everything it does — listing, sampling
-//! trends, totals, exporting metrics — reads those atomics; it never touches
-//! a map. Actions that need a map (orange's shrink) are taken by the map on
-//! its next write, when the registry asks through a flag.
+//! trends, totals, exporting metrics — reads those atomics. Actions that
+//! need a map (orange's shrink) are taken by the map on its next write,
+//! when the registry asks through a flag.
+//!
+//! One thing a sample does to maps itself: it finishes migrations that
+//! idle maps' writes left running, a bounded step at a time
+//! ([`RegistryConfig::maintenance_budget`]). Only `GovernedSharded` maps
+//! can be reached: a cell holds a `Weak` handle to the map's shared state
+//! (`cell::Maintain`), which does not keep the map alive, and the step
+//! takes each shard's write lock with `try_write`, passing over held
+//! shards, so a sample never waits for a map. A `Governed` map is written
+//! through its owner's `&mut` and cannot be reached from another thread.
 //!
 //! # Bounded bookkeeping
 //!
@@ -30,6 +39,15 @@
 //! `catch_unwind`: a panicking hook is logged (`tracing::error!`), recorded
 //! as an event, counted ([`Health`]), and changes nothing else. A hook may
 //! call any registry method, and write to other maps.
+//!
+//! A maintenance step runs user code too (moving entries hashes their
+//! keys): the cells are collected under the list's lock and stepped after
+//! it is released, before the sampling lock is taken, each under
+//! `catch_unwind`. A step whose `Hash` panicked leaves its map consistent
+//! (the shard's lock is released and its figures published as the panic
+//! unwinds); it is logged (`tracing::error!`) and the sampler steps that
+//! map no more (its writes still do their share). No [`Health`] counter
+//! counts these: they are not the hooks' or the sampler's panics.
 
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe, Location};
@@ -341,7 +359,11 @@ impl Registry {
         &self.inner.config
     }
 
-    /// Takes one sample now: see [`sample_at`](Self::sample_at).
+    /// Takes one sample now: see [`sample_at`](Self::sample_at). That
+    /// includes a bounded step of the migrations idle
+    /// [`GovernedSharded`](crate::GovernedSharded) maps were left in (held
+    /// shards passed over, never waited for); plain
+    /// [`Governed`](crate::Governed) maps are out of its reach.
     pub fn sample(&self) {
         self.sample_at(Instant::now());
     }
@@ -357,8 +379,26 @@ impl Registry {
     /// The total's level moves only here: with no sampler running, or
     /// between two samples, it is as fresh as the last sample (a map's own
     /// level, by contrast, follows every write).
+    ///
+    /// Before it samples, it does a bounded piece of every migration an
+    /// idle [`GovernedSharded`](crate::GovernedSharded) was left in by its
+    /// last write (a grow or shrink that writes would have carried on), so
+    /// a map whose writes stopped does not keep two bucket arrays: in each
+    /// shard whose write lock is free at that instant,
+    /// [`RegistryConfig::maintenance_budget`] entries' worth (see
+    /// `GovernedSharded::step_migrations`). Only maps whose figures say
+    /// they migrate are stepped; a held shard is passed over, never waited
+    /// for; a map is never kept alive by it. A `Hash` that panics in such
+    /// a step is caught and logged, and the sample goes on; that map is not
+    /// stepped again. Plain [`Governed`](crate::Governed) maps (and
+    /// `GovernedSet`s) are their owner's alone and cannot be reached from
+    /// here: call [`Governed::step_migration`](crate::Governed::step_migration)
+    /// on idle time yourself. (`GovernedSyncMap`s do not migrate while
+    /// idle: a `SyncMap`'s dirty map is rebuilt, not migrated, on
+    /// promotion.)
     pub fn sample_at(&self, now: Instant) {
         let maps = self.inner.live();
+        self.maintain(&maps);
         for cell in &maps {
             cell.flush();
         }
@@ -375,6 +415,31 @@ impl Registry {
                 self.inner
                     .call_hook(Hook::OnTotalOrange, || hook(self, &event), None);
             }
+        }
+    }
+
+    /// Steps the migrations of every map in `maps` that has a maintenance
+    /// handle and is migrating (see [`sample_at`](Self::sample_at)). Called
+    /// with no lock held: the steps run user code, and may drop a map
+    /// whose last handle went away meanwhile.
+    fn maintain(&self, maps: &[Arc<MapCell>]) {
+        let budget = self.inner.config.maintenance_budget;
+        if budget == 0 {
+            return;
+        }
+        for cell in maps {
+            let Err(payload) = catch_unwind(AssertUnwindSafe(|| cell.maintain(budget))) else {
+                continue;
+            };
+            let message = panic_message(&*payload);
+            // The payload is user data too: its drop must not unwind from here.
+            let _ = catch_unwind(AssertUnwindSafe(move || drop(payload)));
+            cell.stop_maintenance();
+            tracing::error!(
+                map = %cell.name, site = %cell.site, %message,
+                "gomap: a migration step of the sampler panicked in user code (caught; \
+                 the map is consistent, and the sampler steps it no more)"
+            );
         }
     }
 
@@ -445,5 +510,36 @@ impl Registry {
         }
         maps.handles.push(Arc::downgrade(&cell));
         cell
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::GovernedSharded;
+
+    /// A map dropped while a sample holds its cell (another thread dropped
+    /// it, or a step of an earlier map ran code that did): its handle is
+    /// dead, and the sample passes over it.
+    #[test]
+    fn a_map_dropped_while_a_sample_holds_its_cell_is_passed_over() {
+        let registry = Registry::new();
+        let map: GovernedSharded<u64, u64> = GovernedSharded::builder("gone")
+            .registry(&registry)
+            .shard_amount(2)
+            .build();
+        for i in 0..100_000 {
+            map.insert(i, i);
+        }
+        map.retain(|&k, _| k < 100);
+        let maps = registry.inner.live();
+        assert!(maps[0].migrating());
+        assert!(maps[0].maintain(1).is_some(), "a live map is stepped");
+
+        drop(map);
+
+        assert!(maps[0].migrating(), "the cell's figures still say so");
+        assert_eq!(maps[0].maintain(1024), None);
+        registry.maintain(&maps);
     }
 }

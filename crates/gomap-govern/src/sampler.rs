@@ -110,6 +110,14 @@ impl Registry {
     /// [`export_metrics`](Self::export_metrics) every `interval` (at least
     /// a millisecond), until the returned handle is dropped.
     ///
+    /// So every `interval` it also finishes a bounded piece of the
+    /// migrations idle [`GovernedSharded`](crate::GovernedSharded) maps were
+    /// left in ([`RegistryConfig::maintenance_budget`](crate::RegistryConfig::maintenance_budget)
+    /// entries' worth per free shard), never waiting for a held shard. It
+    /// cannot reach plain [`Governed`](crate::Governed) maps: call
+    /// [`Governed::step_migration`](crate::Governed::step_migration) on
+    /// their idle time yourself.
+    ///
     /// A tick that panics (a `metrics` recorder that panics, say) is caught,
     /// logged, recorded as an event and counted in
     /// [`Health::sampler_panics`](crate::Health::sampler_panics); the

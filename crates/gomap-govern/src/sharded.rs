@@ -15,6 +15,11 @@
 //!   racing shards may be reported in either order.
 //! - No path writes without governance: the map derefs to a [`ReadOnly`]
 //!   view.
+//! - The registry's sampler reaches the map only through the `Weak` its
+//!   cell holds to the map's `Shared` state, and only to step migrations
+//!   (`try_write` per shard, so it never waits): the owner's handle is the
+//!   map's only strong one between two steps. Orange's shrink and hook
+//!   stay with the map's writes.
 
 use std::borrow::Borrow;
 use std::fmt;
@@ -23,7 +28,7 @@ use std::ops::Deref;
 use std::panic::Location;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use gomap::hash_map::Entry;
 use gomap::{DefaultHashBuilder, HashMap, MemStats, ShrinkPolicy, TryReserveError};
@@ -31,7 +36,7 @@ use gomap_sync::sharded::{self, IterMut, ReadAll, Ref, RefMut, TryResult};
 use gomap_sync::ShardedMap;
 
 use crate::builder::ShardedBuilder;
-use crate::cell::{MapCell, MapReport};
+use crate::cell::{Maintain, MapCell, MapReport};
 use crate::error::Refused;
 use crate::figures::{AtomicFigures, AtomicMigrations, Figures, Migrations};
 use crate::level::Level;
@@ -135,8 +140,32 @@ impl State {
 /// assert_eq!(sessions.len(), 2000);
 /// ```
 pub struct GovernedSharded<K, V, S = DefaultHashBuilder> {
+    shared: Arc<Shared<K, V, S>>,
+}
+
+/// The map and its state, shared with the registry's sampler by a `Weak`
+/// (the map's cell holds it as its [`Maintain`]): the sampler steps idle
+/// shards' migrations through it, and never keeps the map alive between
+/// two steps.
+struct Shared<K, V, S> {
     view: ReadOnly<K, V, S>,
     state: Arc<State>,
+}
+
+/// The sampler's step: the shards' observers publish the figures under
+/// each shard's lock (also when a `Hash` panics); the level changes they
+/// make are reported by the sample that called this (`flush`). Orange's
+/// shrink and hook are left to the map's next write: a shrink would wait
+/// for shard locks, and the hook is its owner's.
+impl<K, V, S> Maintain for Shared<K, V, S>
+where
+    K: Eq + Hash + Send + Sync,
+    V: Send + Sync,
+    S: BuildHasher + Send + Sync,
+{
+    fn step(&self, budget: usize) -> usize {
+        self.view.map.step_migrations(budget)
+    }
 }
 
 /// The read half of a [`GovernedSharded`] map: every read of
@@ -276,9 +305,18 @@ impl GovernedSharded<(), ()> {
     }
 }
 
-impl<K, V> GovernedSharded<K, V> {
+impl<K, V> GovernedSharded<K, V>
+where
+    K: Eq + Hash + Send + Sync + 'static,
+    V: Send + Sync + 'static,
+{
     /// A map named `name` in [`Registry::global`](crate::Registry::global),
     /// without watermarks; its creation site is the caller's.
+    ///
+    /// The bounds let the registry's sampler step the map's migrations
+    /// when its writes stop part way through one (see
+    /// [`Registry::sample`](crate::Registry::sample)): the map is shared
+    /// with the sampler thread.
     #[track_caller]
     pub fn new(name: impl Into<String>) -> Self {
         GovernedSharded::builder(name).build()
@@ -303,25 +341,29 @@ impl<K, V> GovernedSharded<K, V> {
         }
         let observer = state.clone();
         let map = map.with_observer(move |index, shard| observer.observe(index, shard));
-        GovernedSharded {
+        let shared = Arc::new(Shared {
             view: ReadOnly { map },
             state,
-        }
+        });
+        let weak: Weak<Shared<K, V, DefaultHashBuilder>> = Arc::downgrade(&shared);
+        let maintenance: Weak<dyn Maintain> = weak;
+        shared.state.cell.set_maintenance(maintenance);
+        GovernedSharded { shared }
     }
 }
 
 impl<K, V, S> Deref for GovernedSharded<K, V, S> {
     type Target = ReadOnly<K, V, S>;
     fn deref(&self) -> &ReadOnly<K, V, S> {
-        &self.view
+        &self.shared.view
     }
 }
 
 impl<K, V, S> fmt::Debug for GovernedSharded<K, V, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("GovernedSharded")
-            .field("name", &self.state.cell.name)
-            .field("site", &self.state.cell.site)
+            .field("name", &self.shared.state.cell.name)
+            .field("site", &self.shared.state.cell.site)
             .field("level", &self.level())
             .finish()
     }
@@ -330,29 +372,29 @@ impl<K, V, S> fmt::Debug for GovernedSharded<K, V, S> {
 impl<K, V, S> GovernedSharded<K, V, S> {
     /// The name given at construction.
     pub fn name(&self) -> &str {
-        &self.state.cell.name
+        &self.shared.state.cell.name
     }
 
     /// Where the map was created.
     pub fn site(&self) -> &'static Location<'static> {
-        self.state.cell.site
+        self.shared.state.cell.site
     }
 
     /// The map's level now.
     pub fn level(&self) -> Level {
-        self.state.cell.level()
+        self.shared.state.cell.level()
     }
 
     /// What the registry reports of this map.
     pub fn report(&self) -> MapReport {
-        self.state.cell.report()
+        self.shared.state.cell.report()
     }
 
     /// Drops every entry at one instant (every shard's write lock held);
     /// counted in `clears`.
     pub fn clear(&self) {
-        self.state.cell.counters.clears.fetch_add(1, Relaxed);
-        self.view.map.clear();
+        self.shared.state.cell.counters.clears.fetch_add(1, Relaxed);
+        self.shared.view.map.clear();
     }
 
     /// Drops every entry and frees every bucket, at one instant; counted in
@@ -361,13 +403,13 @@ impl<K, V, S> GovernedSharded<K, V, S> {
     where
         S: Clone,
     {
-        self.state.cell.counters.resets.fetch_add(1, Relaxed);
-        self.view.map.reset();
+        self.shared.state.cell.counters.resets.fetch_add(1, Relaxed);
+        self.shared.view.map.reset();
     }
 
     /// Sets every shard's shrink policy.
     pub fn set_shrink_policy(&self, policy: ShrinkPolicy) {
-        self.view.map.set_shrink_policy(policy);
+        self.shared.view.map.set_shrink_policy(policy);
     }
 }
 
@@ -377,7 +419,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> GovernedSharded<K, V, S> {
     /// request.
     #[inline]
     fn after_write(&self) {
-        let cell = &self.state.cell;
+        let cell = &self.shared.state.cell;
         if cell.owes_work() || cell.shrink_requested.load(Relaxed) {
             self.act();
         }
@@ -386,7 +428,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> GovernedSharded<K, V, S> {
     #[cold]
     #[inline(never)]
     fn act(&self) {
-        let cell = &self.state.cell;
+        let cell = &self.shared.state.cell;
         cell.flush();
         let orange = cell.take_orange();
         let requested = cell.shrink_requested.swap(false, Relaxed);
@@ -395,7 +437,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> GovernedSharded<K, V, S> {
         }
         // Each shard is observed as it shrinks: figures and level follow.
         // A `Hash` that panics here does not skip the hook.
-        let shrunk = catch_unwind(AssertUnwindSafe(|| self.view.map.shrink_to_fit()));
+        let shrunk = catch_unwind(AssertUnwindSafe(|| self.shared.view.map.shrink_to_fit()));
         cell.flush();
         if let Some(event) = orange {
             cell.call_hook(&event);
@@ -406,14 +448,14 @@ impl<K: Eq + Hash, V, S: BuildHasher> GovernedSharded<K, V, S> {
     }
 
     fn refusing(&self) -> bool {
-        let cell = &self.state.cell;
+        let cell = &self.shared.state.cell;
         cell.level() == Level::Red || cell.registry.refusing.load(Relaxed)
     }
 
     /// Inserts a pair; returns the old value, if any (always inserts: shed
     /// load with [`try_insert`](Self::try_insert)).
     pub fn insert(&self, key: K, value: V) -> Option<V> {
-        let old = self.view.map.insert(key, value);
+        let old = self.shared.view.map.insert(key, value);
         self.after_write();
         old
     }
@@ -422,8 +464,8 @@ impl<K: Eq + Hash, V, S: BuildHasher> GovernedSharded<K, V, S> {
     /// at red. (Between the check and the insert another thread may insert
     /// the same key; the breaker is a load shedder, not a hard limit.)
     pub fn try_insert(&self, key: K, value: V) -> Result<Option<V>, Refused<K, V>> {
-        if self.refusing() && !self.view.map.contains_key(&key) {
-            return Err(Refused::count(&self.state.cell, key, value));
+        if self.refusing() && !self.shared.view.map.contains_key(&key) {
+            return Err(Refused::count(&self.shared.state.cell, key, value));
         }
         Ok(self.insert(key, value))
     }
@@ -433,7 +475,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> GovernedSharded<K, V, S> {
     where
         K: Borrow<Q>,
     {
-        let old = self.view.map.remove(key);
+        let old = self.shared.view.map.remove(key);
         self.after_write();
         old
     }
@@ -443,7 +485,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> GovernedSharded<K, V, S> {
     where
         K: Borrow<Q>,
     {
-        let old = self.view.map.remove_entry(key);
+        let old = self.shared.view.map.remove_entry(key);
         self.after_write();
         old
     }
@@ -456,7 +498,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> GovernedSharded<K, V, S> {
     where
         K: Borrow<Q>,
     {
-        self.view.map.get_mut(key)
+        self.shared.view.map.get_mut(key)
     }
 
     /// The key's entry, under its shard's write lock (see
@@ -466,7 +508,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> GovernedSharded<K, V, S> {
     /// the entry (or the `RefMut` it became) is dropped; a level change that
     /// causes is reported at the next write or sample.
     pub fn entry(&self, key: K) -> sharded::Entry<'_, K, V, S> {
-        self.view.map.entry(key)
+        self.shared.view.map.entry(key)
     }
 
     /// [`entry`](Self::entry), refused if the key is not in the map and the
@@ -481,10 +523,10 @@ impl<K: Eq + Hash, V, S: BuildHasher> GovernedSharded<K, V, S> {
     /// assert_eq!(map.get_cloned(&1), Some(1));
     /// ```
     pub fn try_entry(&self, key: K) -> Result<sharded::Entry<'_, K, V, S>, Refused<K, ()>> {
-        let entry = self.view.map.entry(key);
+        let entry = self.shared.view.map.entry(key);
         if matches!(entry, sharded::Entry::Vacant(_)) && self.refusing() {
             let key = entry.into_key();
-            return Err(Refused::count(&self.state.cell, key, ()));
+            return Err(Refused::count(&self.shared.state.cell, key, ()));
         }
         Ok(entry)
     }
@@ -494,7 +536,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> GovernedSharded<K, V, S> {
     /// lock is released, a level change reported at the next write or
     /// sample.
     pub fn iter_mut(&self) -> IterMut<'_, K, V, S> {
-        self.view.map.iter_mut()
+        self.shared.view.map.iter_mut()
     }
 
     /// Removes the key if `f` says so (see [`ShardedMap::remove_if`]).
@@ -506,7 +548,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> GovernedSharded<K, V, S> {
     where
         K: Borrow<Q>,
     {
-        let removed = self.view.map.remove_if(key, f);
+        let removed = self.shared.view.map.remove_if(key, f);
         self.after_write();
         removed
     }
@@ -521,7 +563,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> GovernedSharded<K, V, S> {
     where
         K: Borrow<Q>,
     {
-        let removed = self.view.map.remove_if_mut(key, f);
+        let removed = self.shared.view.map.remove_if_mut(key, f);
         self.after_write();
         removed
     }
@@ -533,50 +575,52 @@ impl<K: Eq + Hash, V, S: BuildHasher> GovernedSharded<K, V, S> {
     where
         K: Borrow<Q>,
     {
-        self.view.map.alter(key, f);
+        self.shared.view.map.alter(key, f);
         self.after_write();
     }
 
     /// Replaces every value with `f(key, value)`, shard by shard (see
     /// [`ShardedMap::alter_all`]).
     pub fn alter_all(&self, f: impl FnMut(&K, V) -> V) {
-        self.view.map.alter_all(f);
+        self.shared.view.map.alter_all(f);
         self.after_write();
     }
 
     /// Room for `additional` more entries, spread over the shards (see
     /// [`ShardedMap::reserve`]); not refused at red, as for `Governed`.
     pub fn reserve(&self, additional: usize) {
-        self.view.map.reserve(additional);
+        self.shared.view.map.reserve(additional);
         self.after_write();
     }
 
     /// [`reserve`](Self::reserve), returning an error instead of panicking.
     pub fn try_reserve(&self, additional: usize) -> Result<(), TryReserveError> {
-        let reserved = self.view.map.try_reserve(additional);
+        let reserved = self.shared.view.map.try_reserve(additional);
         self.after_write();
         reserved
     }
 
     /// Read-modify-write of one key under its shard's write lock.
     pub fn update<R>(&self, key: K, f: impl FnOnce(Entry<'_, K, V, S>) -> R) -> R {
-        let result = self.view.map.update(key, f);
+        let result = self.shared.view.map.update(key, f);
         self.after_write();
         result
     }
 
     /// Steps the migrations of idle shards, never waiting for a lock
     /// ([`ShardedMap::step_migrations`]); returns how many of the shards it
-    /// stepped still migrate.
+    /// stepped still migrate. The registry's sampler does this on every
+    /// sample (see [`Registry::sample`](crate::Registry::sample)); call it
+    /// yourself to finish sooner, or with a registry no sampler samples.
     pub fn step_migrations(&self, budget: usize) -> usize {
-        let migrating = self.view.map.step_migrations(budget);
+        let migrating = self.shared.view.map.step_migrations(budget);
         self.after_write();
         migrating
     }
 
     /// Keeps the entries for which `f` returns `true`, shard by shard.
     pub fn retain(&self, f: impl FnMut(&K, &mut V) -> bool) {
-        self.view.map.retain(f);
+        self.shared.view.map.retain(f);
         self.after_write();
     }
 
@@ -586,7 +630,10 @@ impl<K: Eq + Hash, V, S: BuildHasher> GovernedSharded<K, V, S> {
     /// add to the tables' bytes. Values changed through `update` or a
     /// `get_mut` guard are measured again when the write ends.
     pub fn track_owned_bytes(&self, key_bytes: fn(&K) -> usize, value_bytes: fn(&V) -> usize) {
-        self.view.map.track_owned_bytes(key_bytes, value_bytes);
+        self.shared
+            .view
+            .map
+            .track_owned_bytes(key_bytes, value_bytes);
         self.after_write();
     }
 
@@ -603,7 +650,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> GovernedSharded<K, V, S> {
 
     /// Gives memory back in every shard now.
     pub fn shrink_to_fit(&self) {
-        self.view.map.shrink_to_fit();
+        self.shared.view.map.shrink_to_fit();
         self.after_write();
     }
 }
