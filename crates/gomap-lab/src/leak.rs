@@ -444,8 +444,12 @@ fn half_cleared(seen: &HashSet<u64>) -> bool {
     !(0..seen.len() as u64).all(|k| seen.contains(&k))
 }
 
+/// The keys of case (c)'s map at one instant: copied out under every
+/// shard's read lock, then hashed into a set after the locks are released
+/// (building the set under them would hold the writer up for as long).
 fn snapshot(map: &ShardedMap<u64, u64>) -> HashSet<u64> {
-    map.read_all().iter().map(|(&k, _)| k).collect()
+    let keys: Vec<u64> = map.read_all().iter().map(|(&k, _)| k).collect();
+    keys.into_iter().collect()
 }
 
 /// (c) A writer fills and empties a sharded map `rounds` times while two
