@@ -8,11 +8,13 @@
 use std::hash::{BuildHasherDefault, DefaultHasher};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
-use std::sync::{mpsc, Arc, OnceLock};
-use std::time::Duration;
+use std::sync::{Arc, OnceLock};
 
 use gomap_govern::{EventKind, Figures, GovernedSyncMap, Hook, Level, Registry, Watermarks};
 use gomap_sync::SyncMapStats;
+
+mod common;
+use common::finishes;
 
 /// What the figures must be for these stats: the live count, and both
 /// tables' figures added up.
@@ -35,27 +37,6 @@ fn expected(stats: &SyncMapStats) -> Figures {
 
 fn assert_published<K, V, S: Clone>(map: &GovernedSyncMap<K, V, S>, what: &str) {
     assert_eq!(map.report().figures, expected(&map.mem_stats()), "{what}");
-}
-
-/// Runs `f` on its own thread and fails if it has not finished after a
-/// minute: a deadlock detector, not a speed check.
-fn finishes<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    let thread = std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    match rx.recv_timeout(Duration::from_secs(60)) {
-        Ok(value) => {
-            thread.join().unwrap();
-            value
-        }
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            std::panic::resume_unwind(thread.join().unwrap_err())
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => {
-            panic!("{what}: still running after a minute (deadlock?)")
-        }
-    }
 }
 
 #[test]

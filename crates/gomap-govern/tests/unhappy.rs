@@ -6,7 +6,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
-use std::sync::{mpsc, Arc};
+use std::sync::Arc;
 use std::time::Duration;
 
 use gomap::ShrinkPolicy;
@@ -16,28 +16,7 @@ use gomap_govern::{
 };
 
 mod common;
-use common::eventually;
-
-/// Runs `f` on its own thread and fails if it has not finished after a
-/// minute: a deadlock detector, not a speed check.
-fn finishes<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    let thread = std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    match rx.recv_timeout(Duration::from_secs(60)) {
-        Ok(value) => {
-            thread.join().unwrap();
-            value
-        }
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            std::panic::resume_unwind(thread.join().unwrap_err())
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => {
-            panic!("{what}: still running after a minute (deadlock?)")
-        }
-    }
-}
+use common::{eventually, finishes};
 
 /// The level a map's published figures give, from scratch (no hysteresis
 /// history): the level must be one that those figures allow.
