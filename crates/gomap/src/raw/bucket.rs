@@ -51,12 +51,36 @@ impl Bucket {
         unsafe { *self.tophash.as_ptr() = group }
     }
 
-    /// Write one slot's tophash byte.
+    /// Write one slot's tophash byte: one byte store, not a
+    /// read-modify-write of the word.
     ///
     /// # Safety
     /// As for [`set_tophash`](Self::set_tophash), and `slot < BUCKET_SLOTS`.
     #[inline(always)]
     pub(super) unsafe fn set_slot(self, slot: usize, byte: Tophash) {
+        // Slot `i` is the word's byte `i` counted from its least
+        // significant end (see `group.rs`).
+        let at = if cfg!(target_endian = "little") {
+            slot
+        } else {
+            BUCKET_SLOTS - 1 - slot
+        };
+        // SAFETY: as for `set_tophash`; `slot < 8` keeps the byte inside
+        // the word.
+        unsafe { *self.tophash.cast::<u8>().as_ptr().add(at) = byte.0 }
+    }
+
+    /// Write one slot's tophash byte as a read-modify-write of the whole
+    /// word: for a bucket whose word is read again right away (a migration
+    /// filling its destination, one entry after another), where after a
+    /// byte store that read would wait for the store to reach the cache
+    /// instead of being forwarded (measured: growing to 1e5 keys 1.29×
+    /// hashbrown's time this way, 1.51× with byte stores).
+    ///
+    /// # Safety
+    /// As for [`set_slot`](Self::set_slot).
+    #[inline(always)]
+    pub(super) unsafe fn set_slot_in_word(self, slot: usize, byte: Tophash) {
         // SAFETY: as for `tophash` and `set_tophash`.
         unsafe { self.set_tophash(self.tophash().with(slot, byte)) }
     }

@@ -111,6 +111,7 @@ impl Group {
         Tophash((self.0 >> (8 * slot)) as u8)
     }
 
+    /// The word with slot `slot` set to `byte`.
     #[inline(always)]
     pub(crate) const fn with(self, slot: usize, byte: Tophash) -> Group {
         let shift = 8 * slot;

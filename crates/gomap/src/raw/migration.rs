@@ -269,7 +269,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
                         dst.value::<K, V>(dst_slot),
                         1,
                     );
-                    dst.set_slot(dst_slot, Tophash::of(hash));
+                    dst.set_slot_in_word(dst_slot, Tophash::of(hash));
                     // Moved: the old slot lets go of it before anything
                     // else can unwind (`free_slot` may call the allocator).
                     bucket.set_slot(slot, Tophash::EMPTY_ONE);
