@@ -64,7 +64,11 @@ mod sse2 {
         // SAFETY: SSE2 is part of the x86-64 baseline.
         unsafe {
             let group = _mm_cvtsi64_si128(word as i64);
-            let equal = _mm_cmpeq_epi8(group, _mm_set1_epi8(byte as i8));
+            // The byte repeated by a multiply and one move (the upper lanes
+            // then hold zero, and only the low eight are kept): two
+            // instructions where `_mm_set1_epi8` takes four shuffles.
+            let repeated = _mm_cvtsi64_si128((LSB * byte as u64) as i64);
+            let equal = _mm_cmpeq_epi8(group, repeated);
             // The upper eight lanes are zero in `group`: keep the low eight.
             (_mm_movemask_epi8(equal) as u64) & 0xff
         }
