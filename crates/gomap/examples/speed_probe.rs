@@ -10,7 +10,9 @@
 //! Operations, as the criterion grid (`benches/ops.rs`) has them: insert
 //! growing from empty, insert into a reserved map, lookup hit and miss
 //! (50 000 probes), remove a random tenth (`ShrinkPolicy::Never`), iterate
-//! (sum of the values).
+//! (sum of the values); then `clear` (against hashbrown's, which is std's
+//! table) and `reset` (against hashbrown's `clear` + `shrink_to_fit`, what
+//! a std user writes to give every byte back), per entry of the map.
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -138,6 +140,41 @@ fn probe(n: usize, rounds: usize) {
                     doomed.iter().for_each(|k| {
                         black_box(m.remove(k));
                     })
+                });
+                drop(black_box(m));
+                t
+            }),
+        },
+        Op {
+            name: "clear",
+            go: Box::new(|| {
+                let mut m = go_full.clone();
+                let t = per_op(n, || m.clear());
+                drop(black_box(m));
+                t
+            }),
+            brown: Box::new(|| {
+                let mut m = brown_full.clone();
+                let t = per_op(n, || m.clear());
+                drop(black_box(m));
+                t
+            }),
+        },
+        // Every byte back: gomap's `reset` against what a hashbrown (or
+        // std) user writes for it.
+        Op {
+            name: "reset",
+            go: Box::new(|| {
+                let mut m = go_full.clone();
+                let t = per_op(n, || m.reset());
+                drop(black_box(m));
+                t
+            }),
+            brown: Box::new(|| {
+                let mut m = brown_full.clone();
+                let t = per_op(n, || {
+                    m.clear();
+                    m.shrink_to_fit();
                 });
                 drop(black_box(m));
                 t

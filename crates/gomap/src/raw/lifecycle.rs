@@ -23,13 +23,15 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
         self.drop_entries();
         self.free_overflow_and_old();
         if self.current.allocated {
-            for part in Part::ALL.into_iter().filter(|part| part.zeroed()) {
-                let Block { ptr, held } = self.current.block(part);
-                // SAFETY: the current array's blocks hold `held` (= 2^log2)
-                // buckets' worth of their part, exactly this many bytes;
-                // all-zero is `EMPTY_REST` with no overflow.
-                unsafe { ptr::write_bytes(ptr.as_ptr(), 0, held * part.bucket_bytes::<K, V>()) };
-            }
+            // The links are all null already: `free_chains` nulled each one
+            // it followed, and its exact count says no chain is left. So
+            // only the tophash words are zeroed (all `EMPTY_REST`).
+            let part = Part::Tophash;
+            let Block { ptr, held } = self.current.block(part);
+            // SAFETY: the current array's blocks hold `held` (= 2^log2)
+            // buckets' worth of their part, exactly this many bytes.
+            unsafe { ptr::write_bytes(ptr.as_ptr(), 0, held * part.bucket_bytes::<K, V>()) };
+            debug_assert_eq!(self.overflow, 0);
         }
     }
 
@@ -102,7 +104,11 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
             // freed.
             unsafe {
                 let mut next = head.overflow::<K, V>();
-                head.set_overflow(None);
+                if next.is_some() {
+                    // Only links that had a chain are written: a clear of
+                    // a big map does not dirty every link's cache line.
+                    head.set_overflow(None);
+                }
                 while let Some(bucket) = next {
                     next = bucket.overflow::<K, V>();
                     self.free_overflow(bucket);
