@@ -362,7 +362,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
             self.overflow -= 1;
         }
         if self.migration.is_none()
-            && self.migration_may_be_due(self.len)
+            && self.shrink_may_be_due(self.len)
             && self.start_migration_if_due(self.len)
         {
             if let Some(hasher) = hasher {

@@ -178,7 +178,7 @@ impl<K, V, A: Allocator> Drop for RawExtractIf<'_, K, V, A> {
         let table = &mut *self.table;
         if table.migration.is_none()
             && table.current.allocated
-            && table.migration_may_be_due(table.len)
+            && table.shrink_may_be_due(table.len)
         {
             table.start_migration_if_due(table.len);
         }

@@ -115,10 +115,18 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
     /// under `ShrinkPolicy::Never`) only costs the call.
     #[inline(always)]
     pub(super) fn migration_may_be_due(&self, len: usize) -> bool {
-        let capacity = self.current.capacity;
-        len > capacity
+        len > self.current.capacity
             || self.overflow > self.current.mask
-            || (len * SHRINK_DIVISOR < capacity && self.current.log2 > self.min_log2)
+            || self.shrink_may_be_due(len)
+    }
+
+    /// Whether a shrink could be due with `len` entries: the only migration
+    /// a write that takes entries out can make due (a grow needs more
+    /// entries, a compaction more overflow buckets; like Go, only an insert
+    /// starts one).
+    #[inline(always)]
+    pub(super) fn shrink_may_be_due(&self, len: usize) -> bool {
+        len * SHRINK_DIVISOR < self.current.capacity && self.current.log2 > self.min_log2
     }
 
     /// Start a migration if the table is due one with `len` entries:
