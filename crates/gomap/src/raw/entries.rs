@@ -107,6 +107,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
             }
         }
         let head = self.current.head::<K, V>(hash as usize);
+        prefetch(head.body.as_ptr());
         // SAFETY: every primary bucket of the current array is live.
         match unsafe { search_chain::<K, V, true>(head, Tophash::of(hash), &mut eq) } {
             Ok((bucket, slot)) => RawEntry::Occupied(RawOccupied {
@@ -143,6 +144,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
             }
         }
         let head = self.current.head::<K, V>(hash as usize);
+        prefetch(head.body.as_ptr());
         // SAFETY: every primary bucket of the current array is live; a
         // found slot is full and in that chain.
         unsafe {
