@@ -49,7 +49,16 @@
 //! prefetches the bucket's body as soon as it knows the bucket, before the
 //! tophash word arrives: a hit in a big map then waits for one memory round
 //! trip instead of two (measured: hits 1.5–1.7× hashbrown without it, ~1.2×
-//! with it), at the price of a wasted fetch on a miss.
+//! with it), at the price of a wasted fetch on a miss. Inserts and removes
+//! prefetch the same way (at 1e6 keys: insert into a reserved map 1.4× →
+//! 1.15× hashbrown's time, remove a tenth 1.27× → 1.0×).
+//!
+//! A write sets one slot's byte with a one-byte store, except where the
+//! same word is read again right away: a migration filling a destination
+//! bucket entry after entry rewrites the whole word, since a `u64` load
+//! right after a byte store to it cannot be forwarded from the store and
+//! waits for it (measured: growing to 1e5 keys 1.29× hashbrown's time
+//! that way, 1.51× with byte stores).
 //!
 //! # Load factor, and the three migrations
 //!
