@@ -114,9 +114,10 @@ impl Part {
         }
     }
 
-    /// Whether the block is allocated zeroed (and zeroed again by `clear`):
-    /// an all-zero tophash word is all `EMPTY_REST`, an all-zero link is
-    /// null. Bodies are left uninitialised.
+    /// Whether the block is allocated zeroed: an all-zero tophash word is
+    /// all `EMPTY_REST`, an all-zero link is null. Bodies are left
+    /// uninitialised. (`clear` zeroes the tophash words again; the links
+    /// are null by then, each nulled as its chain was freed.)
     pub(super) const fn zeroed(self) -> bool {
         !matches!(self, Part::Bodies)
     }
