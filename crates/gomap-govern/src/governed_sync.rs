@@ -285,12 +285,8 @@ impl<K, V, S: Clone> GovernedSyncMap<K, V, S> {
             let _publish = Publish { map: self };
             self.view.map.clear();
         }
-        self.flush_reports();
-    }
-
-    /// Reports the level changes recorded by publishes (no orange action:
-    /// `clear` only lowers levels).
-    fn flush_reports(&self) {
+        // Report the level changes the publishes recorded (no orange
+        // action: `clear` only lowers levels).
         self.cell.flush();
     }
 }

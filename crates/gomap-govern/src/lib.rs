@@ -6,7 +6,8 @@
 //!   [`gomap_sync::SyncMap`]; each has a name and records where it was
 //!   created (`#[track_caller]`), and publishes its figures on every write
 //!   into atomics (relaxed stores; no lock on the hot path of the first
-//!   two, one per-map mutex per write for the third).
+//!   two; for the third, each write takes a per-map publishing mutex and,
+//!   inside it, `SyncMap`'s own mutex to read its figures).
 //! - A [`Registry`] (a process-wide [`Registry::global`], or your own) lists
 //!   every live governed map with its figures, level and leak trend, and
 //!   sums them; dropped maps disappear from it.

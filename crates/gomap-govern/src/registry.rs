@@ -393,9 +393,9 @@ impl Registry {
     /// stepped again. Plain [`Governed`](crate::Governed) maps (and
     /// `GovernedSet`s) are their owner's alone and cannot be reached from
     /// here: call [`Governed::step_migration`](crate::Governed::step_migration)
-    /// on idle time yourself. (`GovernedSyncMap`s do not migrate while
-    /// idle: a `SyncMap`'s dirty map is rebuilt, not migrated, on
-    /// promotion.)
+    /// on idle time yourself. `GovernedSyncMap`s are not stepped either:
+    /// `SyncMap` has no step to call, so a dirty map its writes left in the
+    /// middle of a migration finishes it through its next writes.
     pub fn sample_at(&self, now: Instant) {
         let maps = self.inner.live();
         self.maintain(&maps);

@@ -10,8 +10,10 @@
 //!   writes stop the level is the one the figures give.
 //! - User code never runs under a shard lock: a level change is only
 //!   recorded there; its report (log line, snapshot, event) and orange's
-//!   shrink and hook come after the write, once the lock is released (or at
-//!   the next write or sample, if the write panicked). Changes made by
+//!   shrink and hook come after the write, once the lock is released. A
+//!   write that panicked, or went through a guard (`get_mut`, `entry`,
+//!   `try_entry`, `iter_mut`), is reported at the next write or sample, and
+//!   its orange shrink and hook wait for the next write. Changes made by
 //!   racing shards may be reported in either order.
 //! - No path writes without governance: the map derefs to a [`ReadOnly`]
 //!   view.

@@ -34,8 +34,10 @@
 //!   `alter`, `view`, …): the locks are not reentrant, and a waiting writer
 //!   blocks new readers (parking_lot's fair `RwLock`). dashmap has the same
 //!   rule.
-//! - Every write goes through an `Observed` guard, so the observer sees
-//!   each written shard under its lock, also when user code panics.
+//! - Every write through a key or a guard goes through an `Observed`
+//!   guard, so the observer sees each written shard under its lock, also
+//!   when user code panics; the exceptions are those
+//!   [`ShardedMap::with_observer`] lists.
 
 use std::borrow::Borrow;
 use std::fmt;
@@ -277,11 +279,7 @@ impl<K, V, S> ShardedMap<K, V, S> {
     /// Shard `index`'s write lock, observed when released.
     #[inline]
     fn write_shard(&self, index: usize) -> Observed<'_, K, V, S> {
-        Observed {
-            map: self,
-            index,
-            shard: self.shards[index].0.write(),
-        }
+        self.observed(index, self.shards[index].0.write())
     }
 
     /// Shard `index`'s write `guard`, observed when released.
@@ -651,14 +649,15 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.write(key, |shard| {
-            let (k, v) = shard.get_key_value(key)?;
-            if f(k, v) {
-                shard.remove_entry(key)
-            } else {
-                None
-            }
-        })
+        // One lookup: the guard keeps the pair's slot; `pair` reads it
+        // without lending the value.
+        let lent = self.get_mut(key)?;
+        let (k, v) = lent.pair();
+        if f(k, v) {
+            Some(lent.remove())
+        } else {
+            None
+        }
     }
 
     /// [`remove_if`](Self::remove_if) whose `f` may change the value (the
@@ -831,11 +830,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
             if guard.mem_stats().migration.is_none() {
                 continue;
             }
-            let mut shard = Observed {
-                map: self,
-                index,
-                shard: guard,
-            };
+            let mut shard = self.observed(index, guard);
             migrating += usize::from(shard.step_migration(budget));
         }
         migrating

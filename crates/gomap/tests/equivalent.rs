@@ -43,7 +43,7 @@ impl equivalent::Equivalent<(String, String)> for NamePair<'_> {
 
 #[cfg(feature = "equivalent")]
 #[test]
-fn an_equivalent_key_type_finds_tuple_keys_without_allocating() {
+fn an_equivalent_key_type_finds_tuple_keys_by_borrowed_parts() {
     let mut people: HashMap<(String, String), u32> = HashMap::new();
     people.insert(("ada".to_string(), "lovelace".to_string()), 1815);
     people.insert(("alan".to_string(), "turing".to_string()), 1912);

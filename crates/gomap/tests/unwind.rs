@@ -153,9 +153,12 @@ fn a_panicking_extract_if_predicate_keeps_every_entry_it_did_not_remove() {
     let alloc = CountingAlloc::default();
     for at in [1u64, 7, 50, 150] {
         let mut map: Map = HashMap::new_in(alloc.clone());
-        // Big enough to have overflow buckets and to be mid-grow.
-        for k in 0..sized(1500, 200) as u16 {
+        // Big enough to have overflow buckets, and filled on until a grow
+        // is running.
+        let mut k = 0u16;
+        while k < sized(1500, 200) as u16 || map.mem_stats().migration.is_none() {
             map.insert(PanicKey(k), PanicValue::new(u32::from(k)));
+            k += 1;
         }
         let before = map.len();
         let mut removed = 0;

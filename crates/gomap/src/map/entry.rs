@@ -1,6 +1,6 @@
 //! std's Entry API.
 
-use super::make_hash;
+use super::hasher_of;
 use crate::raw::{RawOccupied, RawVacant};
 use crate::DefaultHashBuilder;
 use allocator_api2::alloc::{Allocator, Global};
@@ -209,9 +209,7 @@ impl<'a, K: Hash, V, S: BuildHasher, A: Allocator> VacantEntry<'a, K, V, S, A> {
     #[inline]
     pub fn insert(self, value: V) -> &'a mut V {
         let hash_builder = self.hash_builder;
-        self.raw
-            .insert(self.key, value, move |k: &K| make_hash(hash_builder, k))
-            .1
+        self.raw.insert(self.key, value, hasher_of(hash_builder)).1
     }
 
     /// Insert, handing nothing out (`HashMap::insert`).
@@ -219,7 +217,7 @@ impl<'a, K: Hash, V, S: BuildHasher, A: Allocator> VacantEntry<'a, K, V, S, A> {
     pub(super) fn insert_only(self, value: V) {
         let hash_builder = self.hash_builder;
         self.raw
-            .insert_value(self.key, value, move |k: &K| make_hash(hash_builder, k));
+            .insert_value(self.key, value, hasher_of(hash_builder));
     }
 
     /// Insert the key with `value`, returning the occupied entry.
@@ -228,7 +226,7 @@ impl<'a, K: Hash, V, S: BuildHasher, A: Allocator> VacantEntry<'a, K, V, S, A> {
         let hash_builder = self.hash_builder;
         let raw = self
             .raw
-            .insert_entry(self.key, value, move |k: &K| make_hash(hash_builder, k));
+            .insert_entry(self.key, value, hasher_of(hash_builder));
         OccupiedEntry::new(raw)
     }
 }

@@ -11,7 +11,7 @@
 //! [`VacantEntry`]: super::VacantEntry
 
 use super::entry::OccupiedEntry;
-use super::{make_hash, HashMap};
+use super::{hasher_of, make_hash, HashMap};
 use crate::raw::{RawEntry, RawVacant};
 use crate::Equivalent;
 use allocator_api2::alloc::{Allocator, Global};
@@ -66,11 +66,10 @@ impl<K, V, S, A: Allocator> HashMap<K, V, S, A> {
     {
         let hash = make_hash(&self.hash_builder, key);
         let hash_builder = &self.hash_builder;
-        match self.table.entry(
-            hash,
-            |k| key.equivalent(k),
-            |k: &K| make_hash(hash_builder, k),
-        ) {
+        match self
+            .table
+            .entry(hash, |k| key.equivalent(k), hasher_of(hash_builder))
+        {
             RawEntry::Occupied(raw) => EntryRef::Occupied(OccupiedEntry::new(raw)),
             RawEntry::Vacant(raw) => EntryRef::Vacant(VacantEntryRef {
                 raw,
@@ -207,9 +206,7 @@ where
     pub fn insert(self, value: V) -> &'a mut V {
         let hash_builder = self.hash_builder;
         self.raw
-            .insert(K::from(self.key), value, move |k: &K| {
-                make_hash(hash_builder, k)
-            })
+            .insert(K::from(self.key), value, hasher_of(hash_builder))
             .1
     }
 
@@ -219,9 +216,7 @@ where
         let hash_builder = self.hash_builder;
         let raw = self
             .raw
-            .insert_entry(K::from(self.key), value, move |k: &K| {
-                make_hash(hash_builder, k)
-            });
+            .insert_entry(K::from(self.key), value, hasher_of(hash_builder));
         OccupiedEntry::new(raw)
     }
 }

@@ -65,6 +65,13 @@ fn make_hash<Q: Hash + ?Sized, S: BuildHasher>(hash_builder: &S, key: &Q) -> u64
     hash_builder.hash_one(key)
 }
 
+/// The hash of a stored key, as the raw table asks for it when entries
+/// move.
+#[inline]
+fn hasher_of<K: Hash, S: BuildHasher>(hash_builder: &S) -> impl Fn(&K) -> u64 + '_ {
+    move |key: &K| make_hash(hash_builder, key)
+}
+
 impl<K, V> HashMap<K, V, DefaultHashBuilder> {
     /// An empty map. Allocates nothing until the first insert.
     ///
@@ -462,7 +469,23 @@ impl<K, V, S, A: Allocator> HashMap<K, V, S, A> {
 impl<K: Eq + Hash, V, S: BuildHasher, A: Allocator> HashMap<K, V, S, A> {
     #[inline]
     fn hasher_fn(hash_builder: &S) -> impl Fn(&K) -> u64 + '_ {
-        move |key: &K| make_hash(hash_builder, key)
+        hasher_of(hash_builder)
+    }
+
+    /// Room for a batch of about `hint` new pairs, as `extend` reserves
+    /// it (like std: all of it into an empty map, half otherwise, since
+    /// some keys are likely present already), without raising the floor
+    /// automatic shrinking keeps to: a collected map may still shrink.
+    fn reserve_for_batch(&mut self, hint: usize) {
+        let reserve = if self.is_empty() {
+            hint
+        } else {
+            hint.div_ceil(2)
+        };
+        let hasher = Self::hasher_fn(&self.hash_builder);
+        if let Err(e) = self.table.try_reserve(reserve, Floor::Keep, hasher) {
+            e.handle();
+        }
     }
 
     /// Room for `additional` more entries before the bucket array grows;
@@ -672,12 +695,6 @@ impl<K: Eq + Hash, V, S: BuildHasher, A: Allocator> HashMap<K, V, S, A> {
         self.table
             .get_disjoint_mut(hashes, |i, k| ks[i].equivalent(k))
     }
-
-    /// The hasher and the raw table, for the one map method whose `unsafe`
-    /// lives in `raw` (`get_disjoint_unchecked_mut`).
-    pub(crate) fn hasher_and_table_mut(&mut self) -> (&S, &mut RawTable<K, V, A>) {
-        (&self.hash_builder, &mut self.table)
-    }
 }
 
 impl<K, V, S: Default> Default for HashMap<K, V, S> {
@@ -735,19 +752,7 @@ impl<K: Eq + Hash, Q: Hash + Equivalent<K> + ?Sized, V, S: BuildHasher, A: Alloc
 impl<K: Eq + Hash, V, S: BuildHasher, A: Allocator> Extend<(K, V)> for HashMap<K, V, S, A> {
     fn extend<T: IntoIterator<Item = (K, V)>>(&mut self, iter: T) {
         let iter = iter.into_iter();
-        // Like std: reserve the lower bound if empty, half of it otherwise
-        // (some keys are likely already present).
-        let hint = iter.size_hint().0;
-        let reserve = if self.is_empty() {
-            hint
-        } else {
-            hint.div_ceil(2)
-        };
-        // Room for the batch, but no floor: a collected map may still shrink.
-        let hasher = Self::hasher_fn(&self.hash_builder);
-        if let Err(e) = self.table.try_reserve(reserve, Floor::Keep, hasher) {
-            e.handle();
-        }
+        self.reserve_for_batch(iter.size_hint().0);
         for (k, v) in iter {
             self.insert(k, v);
         }

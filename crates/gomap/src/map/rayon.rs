@@ -30,8 +30,8 @@
 
 #![cfg_attr(docsrs, doc(cfg(feature = "rayon")))]
 
-use super::{make_hash, HashMap};
-use crate::raw::{Floor, RawParDrain, RawParIter, RawParIterMut, RawTable};
+use super::HashMap;
+use crate::raw::{RawParDrain, RawParIter, RawParIterMut, RawTable};
 use allocator_api2::alloc::{Allocator, Global};
 use core::hash::{BuildHasher, Hash};
 use rayon::iter::plumbing::UnindexedConsumer;
@@ -157,7 +157,7 @@ impl<K: Send, V: Send, A: Allocator + Send> ParallelIterator for IntoParIter<K, 
 
     fn drive_unindexed<C: UnindexedConsumer<Self::Item>>(self, consumer: C) -> C::Result {
         let mut table = self.table;
-        RawParDrain::new(&mut table).drive(consumer)
+        RawParDrain::consuming(&mut table).drive(consumer)
     }
 }
 
@@ -328,18 +328,7 @@ where
     /// map, half otherwise, without raising the shrink floor.
     fn par_extend<I: IntoParallelIterator<Item = (K, V)>>(&mut self, items: I) {
         let (batches, len) = collect_batches(items.into_par_iter());
-        let reserve = if self.is_empty() {
-            len
-        } else {
-            len.div_ceil(2)
-        };
-        let hash_builder = &self.hash_builder;
-        if let Err(e) = self
-            .table
-            .try_reserve(reserve, Floor::Keep, |k: &K| make_hash(hash_builder, k))
-        {
-            e.handle();
-        }
+        self.reserve_for_batch(len);
         for (k, v) in batches.into_iter().flatten() {
             self.insert(k, v);
         }

@@ -116,9 +116,11 @@ impl<K: Eq + Hash, V, S: BuildHasher, A: Allocator> HashMap<K, V, S, A> {
     where
         Q: Hash + Equivalent<K> + ?Sized,
     {
-        let (hash_builder, table) = self.hasher_and_table_mut();
-        let hashes = ks.map(|k| hash_builder.hash_one(k));
+        let hashes = ks.map(|k| self.hasher().hash_one(k));
         // SAFETY: the caller's: the keys do not overlap.
-        unsafe { table.get_disjoint_unchecked_mut(hashes, |i, k| ks[i].equivalent(k)) }
+        unsafe {
+            self.table_mut()
+                .get_disjoint_unchecked_mut(hashes, |i, k| ks[i].equivalent(k))
+        }
     }
 }

@@ -193,13 +193,15 @@ impl<K: Clone, V: Clone, A: Allocator + Clone> Clone for RawTable<K, V, A> {
     /// `clone` does, keeping this table's allocator, and its current array
     /// when that has the shape the copy needs.
     fn clone_from(&mut self, source: &Self) {
-        self.clear();
         let reusable = self.current.allocated
             && source.current.allocated
             && self.current.log2 == source.current.log2
             && source.migration.is_none();
-        if !reusable {
-            self.free_all();
+        // Zero the array only when the copy will use it.
+        if reusable {
+            self.clear();
+        } else {
+            self.reset();
         }
         self.copy_from(source);
     }

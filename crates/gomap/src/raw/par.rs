@@ -323,12 +323,26 @@ impl<K: Send, V: Send> UnindexedProducer for DrainProducer<'_, K, V> {
 /// every entry no producer handed out is dropped then.
 pub(crate) struct RawParDrain<'a, K, V, A: Allocator> {
     table: &'a mut RawTable<K, V, A>,
+    /// Keep the bucket array (`par_drain`), or give every byte back (the
+    /// table is consumed: no point zeroing an array about to be freed).
+    keep_array: bool,
 }
 
 impl<'a, K, V, A: Allocator> RawParDrain<'a, K, V, A> {
+    /// A drain that leaves the table empty with its array, as `drain`.
     pub(crate) fn new(table: &'a mut RawTable<K, V, A>) -> Self {
         table.count_all_gone();
-        RawParDrain { table }
+        RawParDrain {
+            table,
+            keep_array: true,
+        }
+    }
+
+    /// A drain of a table that is dropped after it (`into_par_iter`).
+    pub(crate) fn consuming(table: &'a mut RawTable<K, V, A>) -> Self {
+        let mut drain = Self::new(table);
+        drain.keep_array = false;
+        drain
     }
 
     /// The table's entries not yet drained.
@@ -354,7 +368,11 @@ impl<'a, K, V, A: Allocator> RawParDrain<'a, K, V, A> {
 
 impl<K, V, A: Allocator> Drop for RawParDrain<'_, K, V, A> {
     fn drop(&mut self) {
-        self.table.clear();
+        if self.keep_array {
+            self.table.clear();
+        } else {
+            self.table.reset();
+        }
     }
 }
 

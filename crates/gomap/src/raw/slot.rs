@@ -13,10 +13,11 @@
 //! never freed memory. Walking the chain costs its depth, as a lookup
 //! does; nothing here moves an entry.
 
-use super::bucket::{Bucket, BucketArray};
+use super::bucket::{prefetch, search_chain, Bucket, BucketArray};
 use super::entry::RawOccupied;
 use super::group::BitMask;
 use super::layout::Part;
+use super::tophash::Tophash;
 use super::{ArrayId, RawTable, BUCKET_SLOTS};
 use allocator_api2::alloc::{Allocator, Global};
 
@@ -119,31 +120,27 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
         (slot < BUCKET_SLOTS && full.lowest() == Some(slot)).then_some((bucket, slot))
     }
 
-    /// Where the entry for `hash`/`eq` is. Moves nothing.
-    pub(crate) fn find_slot(&self, hash: u64, eq: impl FnMut(&K) -> bool) -> Option<Slot> {
-        let (bucket, slot) = self.find(hash, eq)?;
-        // `find` found it in exactly one of the two arrays: the current
-        // one first, as it searches.
-        let current = self.current.head::<K, V>(hash as usize);
+    /// Where the entry for `hash`/`eq` is. Moves nothing. Each array's
+    /// chain is searched once, current first as `find` does, and the depth
+    /// counted only in the chain the entry is in.
+    pub(crate) fn find_slot(&self, hash: u64, mut eq: impl FnMut(&K) -> bool) -> Option<Slot> {
+        let top = Tophash::of(hash);
+        let at = |array: ArrayId, mask: usize, head: Bucket, (bucket, slot): (Bucket, usize)| {
+            // SAFETY: `bucket` was just found in the live chain at `head`.
+            let depth = unsafe { depth_in::<K, V>(head, bucket) }.expect("found in this chain");
+            Slot::at(array, hash as usize & mask, depth, slot)
+        };
+        let head = self.current.head::<K, V>(hash as usize);
+        prefetch(head.body.as_ptr());
         // SAFETY: every chain of the current array is live.
-        if let Some(depth) = unsafe { depth_in::<K, V>(current, bucket) } {
-            return Some(Slot::at(
-                ArrayId::Current,
-                hash as usize & self.current.mask(),
-                depth,
-                slot,
-            ));
+        if let Ok(found) = unsafe { search_chain::<K, V, false>(head, top, &mut eq) } {
+            return Some(at(ArrayId::Current, self.current.mask(), head, found));
         }
-        let old = &self.migration.as_ref()?.old;
-        // SAFETY: not in the current array, so `find` found it in the
-        // key's old bucket, which is not evacuated: live.
-        let depth = unsafe { depth_in::<K, V>(old.head::<K, V>(hash as usize), bucket) }?;
-        Some(Slot::at(
-            ArrayId::Old,
-            hash as usize & old.mask(),
-            depth,
-            slot,
-        ))
+        let head = self.live_old_bucket(hash)?;
+        let mask = self.migration.as_ref()?.old.mask();
+        // SAFETY: `live_old_bucket` gives a bucket not evacuated: live.
+        let found = unsafe { search_chain::<K, V, false>(head, top, &mut eq) }.ok()?;
+        Some(at(ArrayId::Old, mask, head, found))
     }
 
     pub(crate) fn get_slot(&self, at: Slot) -> Option<(&K, &V)> {
@@ -261,10 +258,10 @@ unsafe fn depth_in<K, V>(head: Bucket, bucket: Bucket) -> Option<usize> {
 impl<K, V, A: Allocator> RawOccupied<'_, K, V, A> {
     /// Where this entry sits.
     pub(crate) fn slot(&self) -> Slot {
-        let array = match self.array {
-            ArrayId::Old => &self.table.migration.as_ref().expect("migrating").old,
-            ArrayId::Current => &self.table.current,
-        };
+        let array = self
+            .table
+            .slot_array(self.array)
+            .expect("the entry's array is there");
         // The head's index from its tophash word's address: no hash kept.
         let base = array.block(Part::Tophash).ptr.as_ptr() as usize;
         let index =
