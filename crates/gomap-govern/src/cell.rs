@@ -13,7 +13,7 @@
 //!   either (the registry catches its panics).
 
 use std::collections::VecDeque;
-use std::panic::Location;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe, Location};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::{Arc, Weak};
 use std::time::Instant;
@@ -263,6 +263,43 @@ impl MapCell {
             if to >= Level::Orange && from < Level::Orange {
                 self.orange_is_due(event);
             }
+        }
+    }
+
+    /// Whether red's breaker is on: this map, or the registry total, is at
+    /// red, so `try_*` writes refuse new keys.
+    pub(crate) fn refusing(&self) -> bool {
+        self.level() == Level::Red || self.registry.refusing.load(Relaxed)
+    }
+
+    /// After a write of a map shared through `&self`, with no lock held:
+    /// report level changes, take orange's action, honour the registry's
+    /// shrink request. `shrink` is the map's way to give memory back.
+    #[inline]
+    pub(crate) fn after_write(&self, shrink: impl FnOnce()) {
+        if self.owes_work() || self.shrink_requested.load(Relaxed) {
+            self.act(shrink);
+        }
+    }
+
+    /// `after_write`'s work, when there is some. A panic in `shrink` (a
+    /// `Hash`, a `Drop`) does not skip the hook; it is resumed after it.
+    #[cold]
+    #[inline(never)]
+    fn act(&self, shrink: impl FnOnce()) {
+        self.flush();
+        let orange = self.take_orange();
+        let requested = self.shrink_requested.swap(false, Relaxed);
+        if orange.is_none() && !requested {
+            return;
+        }
+        let shrunk = catch_unwind(AssertUnwindSafe(shrink));
+        self.flush();
+        if let Some(event) = orange {
+            self.call_hook(&event);
+        }
+        if let Err(panic) = shrunk {
+            resume_unwind(panic);
         }
     }
 

@@ -165,7 +165,7 @@ impl<K, V, S> Governed<K, V, S> {
 
     /// Whether `try_insert` refuses new keys now.
     fn refusing(&self) -> bool {
-        self.cell.level() == Level::Red || self.cell.registry.refusing.load(Relaxed)
+        self.cell.refusing()
     }
 
     /// Publishes every figure and counter. Returns whether the registry had

@@ -43,7 +43,7 @@ use std::borrow::Borrow;
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
 use std::ops::Deref;
-use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe, Location};
+use std::panic::Location;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
@@ -303,46 +303,22 @@ impl<K: Hash + Eq + Clone, V, S: BuildHasher + Clone> GovernedSyncMap<K, V, S> {
         result
     }
 
-    /// After a write, with no lock held: report level changes, take
-    /// orange's action, honour the registry's shrink request.
+    /// After a write, with no lock held (see `MapCell::after_write`).
+    /// Orange's action promotes the dirty map, so one table is left
+    /// instead of two (the old snapshot's goes once its last reader lets
+    /// go), then publishes and rechecks the level. Dropping the old
+    /// snapshot may drop keys (user code): a panic there does not skip the
+    /// hook.
     #[inline]
     fn after_write(&self) {
-        let cell = &self.cell;
-        if cell.owes_work() || cell.shrink_requested.load(Relaxed) {
-            self.act();
-        }
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn act(&self) {
-        let cell = &self.cell;
-        cell.flush();
-        let orange = cell.take_orange();
-        let requested = cell.shrink_requested.swap(false, Relaxed);
-        if orange.is_none() && !requested {
-            return;
-        }
-        // Orange's action: promote the dirty map, so one table is left
-        // instead of two (the old snapshot's goes once its last reader
-        // lets go), then publish and recheck the level. Dropping the old
-        // snapshot may drop keys (user code): a panic there does not skip
-        // the hook.
-        let compacted = catch_unwind(AssertUnwindSafe(|| {
+        self.cell.after_write(|| {
             let _publish = Publish { map: self };
             self.view.map.range(|_, _| false);
-        }));
-        cell.flush();
-        if let Some(event) = orange {
-            cell.call_hook(&event);
-        }
-        if let Err(panic) = compacted {
-            resume_unwind(panic);
-        }
+        });
     }
 
     fn refusing(&self) -> bool {
-        self.cell.level() == Level::Red || self.cell.registry.refusing.load(Relaxed)
+        self.cell.refusing()
     }
 
     /// Stores a value for a key (always: shed load with

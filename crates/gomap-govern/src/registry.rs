@@ -156,6 +156,17 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
     }
 }
 
+/// Runs `f`, catching a panic as its message. The payload is user data
+/// too, so it is dropped under `catch_unwind` as well: nothing unwinds out
+/// of here.
+pub(crate) fn catch_message<R>(f: impl FnOnce() -> R) -> Result<R, String> {
+    catch_unwind(AssertUnwindSafe(f)).map_err(|payload| {
+        let message = panic_message(&*payload);
+        let _ = catch_unwind(AssertUnwindSafe(move || drop(payload)));
+        message
+    })
+}
+
 impl Inner {
     fn live(&self) -> Vec<Arc<MapCell>> {
         let mut maps = self.maps.lock();
@@ -166,12 +177,9 @@ impl Inner {
     /// Calls `hook`, catching a panic: it is logged, counted and recorded
     /// as an event about `map` (or the registry). The caller holds no lock.
     pub(crate) fn call_hook(&self, which: Hook, hook: impl FnOnce(), map: Option<&MapCell>) {
-        let Err(payload) = catch_unwind(AssertUnwindSafe(hook)) else {
+        let Err(message) = catch_message(hook) else {
             return;
         };
-        let message = panic_message(&*payload);
-        // The payload is user data too: its drop must not unwind from here.
-        let _ = catch_unwind(AssertUnwindSafe(move || drop(payload)));
         match which {
             Hook::OnOrange => &self.on_orange_panics,
             Hook::OnTotalOrange => &self.on_total_orange_panics,
@@ -428,12 +436,9 @@ impl Registry {
             return;
         }
         for cell in maps {
-            let Err(payload) = catch_unwind(AssertUnwindSafe(|| cell.maintain(budget))) else {
+            let Err(message) = catch_message(|| cell.maintain(budget)) else {
                 continue;
             };
-            let message = panic_message(&*payload);
-            // The payload is user data too: its drop must not unwind from here.
-            let _ = catch_unwind(AssertUnwindSafe(move || drop(payload)));
             cell.stop_maintenance();
             tracing::error!(
                 map = %cell.name, site = %cell.site, %message,

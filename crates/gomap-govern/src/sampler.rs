@@ -11,7 +11,7 @@ use parking_lot::Mutex;
 use serde::Serialize;
 
 use crate::events::EventKind;
-use crate::registry::{panic_message, registry_event, Registry};
+use crate::registry::{catch_message, panic_message, registry_event, Registry};
 
 /// The shortest interval [`Registry::start_sampler`] takes.
 const MIN_INTERVAL: Duration = Duration::from_millis(1);
@@ -176,15 +176,12 @@ impl Registry {
 
     /// One sampler tick: sample and export, a panic in either caught.
     fn tick(&self) {
-        let Err(payload) = catch_unwind(AssertUnwindSafe(|| {
+        let Err(message) = catch_message(|| {
             self.sample();
             self.export_metrics();
-        })) else {
+        }) else {
             return;
         };
-        let message = panic_message(&*payload);
-        // The payload is user data too: its drop must not unwind from here.
-        let _ = catch_unwind(AssertUnwindSafe(move || drop(payload)));
         self.inner.sampler.panics.fetch_add(1, Relaxed);
         tracing::error!(%message, "gomap: a sampler tick panicked (caught; sampling goes on)");
         self.inner

@@ -28,7 +28,6 @@ use std::fmt;
 use std::hash::{BuildHasher, Hash};
 use std::ops::Deref;
 use std::panic::Location;
-use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Weak};
 
@@ -419,39 +418,18 @@ impl<K: Eq + Hash, V, S: BuildHasher> GovernedSharded<K, V, S> {
     /// After a write, with no lock held: report the level changes its
     /// shards made, take orange's action, honour the registry's shrink
     /// request.
+    /// (Orange's shrink: each shard is observed as it shrinks, so figures
+    /// and level follow. See `MapCell::after_write`.)
     #[inline]
     fn after_write(&self) {
-        let cell = &self.shared.state.cell;
-        if cell.owes_work() || cell.shrink_requested.load(Relaxed) {
-            self.act();
-        }
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn act(&self) {
-        let cell = &self.shared.state.cell;
-        cell.flush();
-        let orange = cell.take_orange();
-        let requested = cell.shrink_requested.swap(false, Relaxed);
-        if orange.is_none() && !requested {
-            return;
-        }
-        // Each shard is observed as it shrinks: figures and level follow.
-        // A `Hash` that panics here does not skip the hook.
-        let shrunk = catch_unwind(AssertUnwindSafe(|| self.shared.view.map.shrink_to_fit()));
-        cell.flush();
-        if let Some(event) = orange {
-            cell.call_hook(&event);
-        }
-        if let Err(panic) = shrunk {
-            resume_unwind(panic);
-        }
+        self.shared
+            .state
+            .cell
+            .after_write(|| self.shared.view.map.shrink_to_fit());
     }
 
     fn refusing(&self) -> bool {
-        let cell = &self.shared.state.cell;
-        cell.level() == Level::Red || cell.registry.refusing.load(Relaxed)
+        self.shared.state.cell.refusing()
     }
 
     /// Inserts a pair; returns the old value, if any (always inserts: shed

@@ -667,6 +667,12 @@ impl<K: Eq + Hash, V, S: BuildHasher, A: Allocator> HashMap<K, V, S, A> {
     /// Mutable references to the values of `N` keys at once; `None` for a
     /// key that is absent.
     ///
+    /// On a map that tracks owned bytes
+    /// ([`track_owned_bytes`](Self::track_owned_bytes)), the next use of
+    /// the map measures every entry again, O(len), as after
+    /// [`values_mut`](Self::values_mut): the loan of several values is not
+    /// kept value by value.
+    ///
     /// # Panics
     /// If two of the keys find the same entry (`"duplicate keys found"`,
     /// as std).
