@@ -148,7 +148,10 @@ pub(crate) struct Shard<K, V, S>(pub(crate) RwLock<HashMap<K, V, S>>);
 /// ```
 pub struct ShardedMap<K, V, S = DefaultHashBuilder> {
     pub(crate) shards: Box<[Shard<K, V, S>]>,
-    /// `hash >> shift & mask` is the shard of a hash.
+    /// `hash >> shift & mask` is the shard of a hash: the bits just below
+    /// the top byte. A shard's map takes its tophash from the top byte and
+    /// its bucket from the low bits of the same hash, so neither is the
+    /// same for every key of a shard.
     shift: u32,
     mask: usize,
     hasher: S,
@@ -490,25 +493,41 @@ pub(crate) fn sum_stats(shards: &[MemStats]) -> MemStats {
 }
 
 impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
-    fn index_of<Q: Hash + ?Sized>(&self, key: &Q) -> usize {
-        (self.hasher.hash_one(key) >> self.shift) as usize & self.mask
-    }
-
-    fn shard_of<Q: Hash + ?Sized>(&self, key: &Q) -> &RwLock<HashMap<K, V, S>> {
-        &self.shards[self.index_of(key)].0
-    }
-
-    /// Runs a write on the key's shard under its write lock, then tells the
-    /// observer.
+    /// The key's hash and its shard's index. Every shard's map holds a
+    /// clone of `hasher`, so this hash is the shard's own: handed to the
+    /// shard's hash-given methods (`insert_hashed`, `find_slot_hashed`, …),
+    /// a key is hashed once per call, not once for the shard and again for
+    /// the bucket.
     #[inline]
-    fn write<Q: Hash + ?Sized, R>(&self, key: &Q, f: impl FnOnce(&mut HashMap<K, V, S>) -> R) -> R {
-        f(&mut self.write_shard(self.index_of(key)))
+    fn locate<Q: Hash + ?Sized>(&self, key: &Q) -> (u64, usize) {
+        let hash = self.hasher.hash_one(key);
+        (hash, (hash >> self.shift) as usize & self.mask)
+    }
+
+    /// The key's hash and its shard's lock.
+    #[inline]
+    fn shard_of<Q: Hash + ?Sized>(&self, key: &Q) -> (u64, &RwLock<HashMap<K, V, S>>) {
+        let (hash, index) = self.locate(key);
+        (hash, &self.shards[index].0)
+    }
+
+    /// Runs a write on the key's shard under its write lock, given the
+    /// key's hash, then tells the observer.
+    #[inline]
+    fn write<Q: Hash + ?Sized, R>(
+        &self,
+        key: &Q,
+        f: impl FnOnce(&mut HashMap<K, V, S>, u64) -> R,
+    ) -> R {
+        let (hash, index) = self.locate(key);
+        f(&mut self.write_shard(index), hash)
     }
 
     /// Inserts a pair; returns the old value of the key, if any. Holds the
     /// key's shard's write lock while it inserts.
     pub fn insert(&self, key: K, value: V) -> Option<V> {
-        self.write_shard(self.index_of(&key)).insert(key, value)
+        let (hash, index) = self.locate(&key);
+        self.write_shard(index).insert_hashed(hash, key, value)
     }
 
     /// Removes a key; returns its value, if it was there. Holds the key's
@@ -519,7 +538,8 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.write(key, |shard| shard.remove(key))
+        self.write(key, |shard, hash| shard.remove_entry_hashed(hash, key))
+            .map(|(_, v)| v)
     }
 
     /// Removes a key; returns the stored key and its value, if it was there
@@ -529,7 +549,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.write(key, |shard| shard.remove_entry(key))
+        self.write(key, |shard, hash| shard.remove_entry_hashed(hash, key))
     }
 
     /// Whether the key is in the map (the key's shard's read lock held
@@ -539,7 +559,8 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.shard_of(key).read().contains_key(key)
+        let (hash, shard) = self.shard_of(key);
+        shard.read().get_key_value_hashed(hash, key).is_some()
     }
 
     /// A clone of the key's value, taken under its shard's read lock.
@@ -549,7 +570,11 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
         Q: Hash + Eq + ?Sized,
         V: Clone,
     {
-        self.shard_of(key).read().get(key).cloned()
+        let (hash, shard) = self.shard_of(key);
+        shard
+            .read()
+            .get_key_value_hashed(hash, key)
+            .map(|(_, v)| v.clone())
     }
 
     /// Read-modify-write of one key under its shard's write lock: `f` gets
@@ -567,7 +592,8 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     /// assert_eq!(len, 2);
     /// ```
     pub fn update<R>(&self, key: K, f: impl FnOnce(gomap::hash_map::Entry<'_, K, V, S>) -> R) -> R {
-        f(self.write_shard(self.index_of(&key)).entry(key))
+        let (hash, index) = self.locate(&key);
+        f(self.write_shard(index).entry_hashed(hash, key))
     }
 
     /// The key's [`Entry`] (dashmap's entry API), holding the key's shard's
@@ -585,15 +611,16 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
     /// assert_eq!(map.get_cloned("a"), Some(vec![1, 2]));
     /// ```
     pub fn entry(&self, key: K) -> Entry<'_, K, V, S> {
-        Entry::new(self.write_shard(self.index_of(&key)), key)
+        let (hash, index) = self.locate(&key);
+        Entry::new(self.write_shard(index), hash, key)
     }
 
     /// [`entry`](Self::entry) if the key's shard is not locked now; `None`
     /// (without waiting) if it is.
     pub fn try_entry(&self, key: K) -> Option<Entry<'_, K, V, S>> {
-        let index = self.index_of(&key);
+        let (hash, index) = self.locate(&key);
         let shard = self.shards[index].0.try_write()?;
-        Some(Entry::new(self.observed(index, shard), key))
+        Some(Entry::new(self.observed(index, shard), hash, key))
     }
 
     /// The key's pair behind its shard's write lock, held until the
@@ -613,8 +640,9 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let shard = self.write_shard(self.index_of(key));
-        let slot = shard.find_slot(key)?;
+        let (hash, index) = self.locate(key);
+        let shard = self.write_shard(index);
+        let slot = shard.find_slot_hashed(hash, key)?;
         Some(RefMut::new(shard, slot))
     }
 
@@ -625,12 +653,12 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let index = self.index_of(key);
+        let (hash, index) = self.locate(key);
         let Some(shard) = self.shards[index].0.try_write() else {
             return TryResult::Locked;
         };
         let shard = self.observed(index, shard);
-        match shard.find_slot(key) {
+        match shard.find_slot_hashed(hash, key) {
             Some(slot) => TryResult::Present(RefMut::new(shard, slot)),
             None => TryResult::Absent,
         }
@@ -693,10 +721,10 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.write(key, |shard| {
-            if let Some((k, v)) = shard.remove_entry(key) {
+        self.write(key, |shard, hash| {
+            if let Some((k, v)) = shard.remove_entry_hashed(hash, key) {
                 let v = f(&k, v);
-                shard.insert(k, v);
+                shard.insert_hashed(hash, k, v);
             }
         });
     }
@@ -745,8 +773,9 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let shard = self.shard_of(key).read();
-        let (k, v) = shard.get_key_value(key)?;
+        let (hash, shard) = self.shard_of(key);
+        let shard = shard.read();
+        let (k, v) = shard.get_key_value_hashed(hash, key)?;
         Some(f(k, v))
     }
 
@@ -900,8 +929,9 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let shard = self.shard_of(key).read();
-        let slot = shard.find_slot(key)?;
+        let (hash, shard) = self.shard_of(key);
+        let shard = shard.read();
+        let slot = shard.find_slot_hashed(hash, key)?;
         Some(Ref::new(ReadGuard::map(shard, HashMap::slot_view), slot))
     }
 
@@ -925,10 +955,11 @@ impl<K: Eq + Hash, V, S: BuildHasher> ShardedMap<K, V, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let Some(shard) = self.shard_of(key).try_read() else {
+        let (hash, shard) = self.shard_of(key);
+        let Some(shard) = shard.try_read() else {
             return TryResult::Locked;
         };
-        match shard.find_slot(key) {
+        match shard.find_slot_hashed(hash, key) {
             Some(slot) => {
                 TryResult::Present(Ref::new(ReadGuard::map(shard, HashMap::slot_view), slot))
             }
@@ -1122,9 +1153,9 @@ impl<K: Eq + Hash, V, S: BuildHasher> Extend<(K, V)> for ShardedMap<K, V, S> {
     fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
         // `&mut self`: no other thread can hold a lock, so none is taken.
         for (k, v) in iter {
-            let i = self.index_of(&k);
+            let (hash, i) = self.locate(&k);
             let shard = self.shards[i].0.get_mut();
-            shard.insert(k, v);
+            shard.insert_hashed(hash, k, v);
             if let Some(observer) = &self.observer {
                 observer(i, shard);
             }

@@ -37,22 +37,28 @@ pub struct OccupiedEntry<'a, K: Eq + Hash, V, S: BuildHasher = DefaultHashBuilde
     lent: RefMut<'a, K, V, S>,
     /// The key `entry` was called with (equal to the stored one).
     key: K,
+    /// The key's hash, the shard's own (so a write here hashes nothing).
+    hash: u64,
 }
 
 /// An [`Entry`] whose key is not in the map.
 pub struct VacantEntry<'a, K: Eq + Hash, V, S: BuildHasher = DefaultHashBuilder> {
     shard: Observed<'a, K, V, S>,
     key: K,
+    /// The key's hash, the shard's own (so inserting hashes nothing).
+    hash: u64,
 }
 
 impl<'a, K: Eq + Hash, V, S: BuildHasher> Entry<'a, K, V, S> {
-    pub(super) fn new(shard: Observed<'a, K, V, S>, key: K) -> Self {
-        match shard.find_slot(&key) {
+    /// The entry for `key`, whose hash is `hash`, in the locked `shard`.
+    pub(super) fn new(shard: Observed<'a, K, V, S>, hash: u64, key: K) -> Self {
+        match shard.find_slot_hashed(hash, &key) {
             Some(slot) => Entry::Occupied(OccupiedEntry {
                 lent: RefMut::new(shard, slot),
                 key,
+                hash,
             }),
-            None => Entry::Vacant(VacantEntry { shard, key }),
+            None => Entry::Vacant(VacantEntry { shard, key, hash }),
         }
     }
 
@@ -193,7 +199,7 @@ impl<'a, K: Eq + Hash, V, S: BuildHasher> OccupiedEntry<'a, K, V, S> {
     /// map has no way to swap a stored key in place.)
     pub fn replace_entry(mut self, value: V) -> (K, V) {
         let old = self.lent.entry().remove_entry();
-        self.lent.shard.insert(self.key, value);
+        self.lent.shard.insert_hashed(self.hash, self.key, value);
         old
     }
 }
@@ -211,7 +217,10 @@ impl<'a, K: Eq + Hash, V, S: BuildHasher> VacantEntry<'a, K, V, S> {
 
     /// Inserts `value` under the key.
     pub fn insert(mut self, value: V) -> RefMut<'a, K, V, S> {
-        let slot = self.shard.entry(self.key).insert_entry(value).slot();
+        let slot = (self.shard)
+            .entry_hashed(self.hash, self.key)
+            .insert_entry(value)
+            .slot();
         RefMut::new(self.shard, slot)
     }
 
@@ -220,9 +229,10 @@ impl<'a, K: Eq + Hash, V, S: BuildHasher> VacantEntry<'a, K, V, S> {
     where
         K: Clone,
     {
-        let key = self.key.clone();
+        let (key, hash) = (self.key.clone(), self.hash);
         OccupiedEntry {
             key,
+            hash,
             lent: self.insert(value),
         }
     }

@@ -87,8 +87,10 @@ impl<K, V, S> ReadOnlyView<K, V, S> {
 }
 
 impl<K: Eq + Hash, V, S: BuildHasher> ReadOnlyView<K, V, S> {
-    fn shard_of<Q: Hash + ?Sized>(&self, key: &Q) -> &HashMap<K, V, S> {
-        &self.shards[self.map.index_of(key)]
+    /// The key's hash and its shard.
+    fn shard_of<Q: Hash + ?Sized>(&self, key: &Q) -> (u64, &HashMap<K, V, S>) {
+        let (hash, index) = self.map.locate(key);
+        (hash, &self.shards[index])
     }
 
     /// Whether the key is in the map.
@@ -97,7 +99,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ReadOnlyView<K, V, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.shard_of(key).contains_key(key)
+        self.get_key_value(key).is_some()
     }
 
     /// The key's value.
@@ -106,7 +108,7 @@ impl<K: Eq + Hash, V, S: BuildHasher> ReadOnlyView<K, V, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.shard_of(key).get(key)
+        self.get_key_value(key).map(|(_, v)| v)
     }
 
     /// The stored key and its value.
@@ -115,7 +117,8 @@ impl<K: Eq + Hash, V, S: BuildHasher> ReadOnlyView<K, V, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.shard_of(key).get_key_value(key)
+        let (hash, shard) = self.shard_of(key);
+        shard.get_key_value_hashed(hash, key)
     }
 }
 

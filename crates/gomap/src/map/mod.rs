@@ -2,6 +2,7 @@
 
 mod entry;
 mod entry_ref;
+mod hashed;
 mod hasher;
 mod iter;
 #[cfg(feature = "rayon")]
@@ -44,6 +45,20 @@ use core::ops::Index;
 ///   Any write may change the order.
 /// * [`capacity`](HashMap::capacity) counts entries before the bucket array
 ///   must grow; overflow buckets may still be allocated below it.
+///
+/// # Hash-given methods
+///
+/// `entry_hashed`, `insert_hashed`, `get_key_value_hashed`,
+/// `get_mut_hashed`, `find_slot_hashed` and `remove_entry_hashed` take the
+/// key's hash from the caller, who has it already — a sharded map picks
+/// the shard from the same hash — so the key is hashed once. `hash` must
+/// be what this map's hasher gives the key, `map.hasher().hash_one(&key)`,
+/// or the same from a clone of that hasher. A wrong hash is a logic error,
+/// like a key whose `Hash` changes while stored: a lookup may miss, an
+/// insert may add a second entry equal to one it did not find. It is never
+/// undefined behaviour or a panic inside the map, every entry stays owned,
+/// counted and dropped once, and a migration places a stored key by its
+/// true hash when it moves it.
 ///
 /// ```
 /// use gomap::HashMap;
@@ -584,15 +599,7 @@ impl<K: Eq + Hash, V, S: BuildHasher, A: Allocator> HashMap<K, V, S, A> {
     /// ```
     #[inline]
     pub fn entry(&mut self, key: K) -> Entry<'_, K, V, S, A> {
-        let hash = make_hash(&self.hash_builder, &key);
-        let hash_builder = &self.hash_builder;
-        match self
-            .table
-            .entry(hash, |k| *k == key, Self::hasher_fn(hash_builder))
-        {
-            RawEntry::Occupied(raw) => Entry::Occupied(OccupiedEntry::new(raw)),
-            RawEntry::Vacant(raw) => Entry::Vacant(VacantEntry::new(raw, key, hash_builder)),
-        }
+        self.entry_hashed(make_hash(&self.hash_builder, &key), key)
     }
 
     /// The value for `key`.
@@ -604,17 +611,13 @@ impl<K: Eq + Hash, V, S: BuildHasher, A: Allocator> HashMap<K, V, S, A> {
     /// The stored key and the value for `key`.
     #[inline]
     pub fn get_key_value<Q: Hash + Equivalent<K> + ?Sized>(&self, key: &Q) -> Option<(&K, &V)> {
-        let hash = make_hash(&self.hash_builder, key);
-        self.table.get(hash, |k| key.equivalent(k))
+        self.get_key_value_hashed(make_hash(&self.hash_builder, key), key)
     }
 
     /// The value for `key`, mutably.
     #[inline]
     pub fn get_mut<Q: Hash + Equivalent<K> + ?Sized>(&mut self, key: &Q) -> Option<&mut V> {
-        let hash = make_hash(&self.hash_builder, key);
-        self.table
-            .get_mut(hash, |k| key.equivalent(k))
-            .map(|(_, v)| v)
+        self.get_mut_hashed(make_hash(&self.hash_builder, key), key)
     }
 
     /// Whether the map has `key`.
@@ -627,13 +630,7 @@ impl<K: Eq + Hash, V, S: BuildHasher, A: Allocator> HashMap<K, V, S, A> {
     /// (the stored key is kept, as std does).
     #[inline]
     pub fn insert(&mut self, key: K, value: V) -> Option<V> {
-        match self.entry(key) {
-            Entry::Occupied(mut entry) => Some(entry.insert(value)),
-            Entry::Vacant(entry) => {
-                entry.insert_only(value);
-                None
-            }
-        }
+        self.insert_hashed(make_hash(&self.hash_builder, &key), key, value)
     }
 
     /// Insert `key`, or swap it for the equal stored key and return that
@@ -659,9 +656,7 @@ impl<K: Eq + Hash, V, S: BuildHasher, A: Allocator> HashMap<K, V, S, A> {
     /// Remove `key`, returning the stored key and its value.
     #[inline]
     pub fn remove_entry<Q: Hash + Equivalent<K> + ?Sized>(&mut self, key: &Q) -> Option<(K, V)> {
-        let hash = make_hash(&self.hash_builder, key);
-        let hasher = Self::hasher_fn(&self.hash_builder);
-        self.table.remove(hash, |k| key.equivalent(k), hasher)
+        self.remove_entry_hashed(make_hash(&self.hash_builder, key), key)
     }
 
     /// Mutable references to the values of `N` keys at once; `None` for a

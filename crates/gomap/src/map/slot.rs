@@ -25,8 +25,7 @@ impl<K: Eq + Hash, V, S: BuildHasher, A: Allocator> HashMap<K, V, S, A> {
     /// assert_eq!(map.find_slot("z"), None);
     /// ```
     pub fn find_slot<Q: Hash + Equivalent<K> + ?Sized>(&self, key: &Q) -> Option<Slot> {
-        let hash = make_hash(&self.hash_builder, key);
-        self.table.find_slot(hash, |k| key.equivalent(k))
+        self.find_slot_hashed(make_hash(&self.hash_builder, key), key)
     }
 }
 
