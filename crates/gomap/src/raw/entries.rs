@@ -20,6 +20,12 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
         let top = Tophash::of(hash);
         let head = self.current.head::<K, V>(hash as usize);
         prefetch(head.body.as_ptr());
+        // A miss in a bucket with no `EMPTY_REST` slot reads the overflow
+        // link, in its own array: asked for now, it arrives with the
+        // tophash word instead of after it (at 1e7 keys, misses measured
+        // 1.72-1.90x hashbrown's time without, 1.53-1.68x with; hits
+        // unchanged).
+        prefetch(head.next.as_ptr().cast());
         // SAFETY: every primary bucket of the current array is live.
         let found = unsafe { search_chain::<K, V, false>(head, top, &mut eq) }.ok();
         // Each key lives in exactly one place, so the order of the two
