@@ -114,6 +114,9 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
         }
         let head = self.current.head::<K, V>(hash as usize);
         prefetch(head.body.as_ptr());
+        // The link too, as `find` does: a new key in a bucket with no
+        // `EMPTY_REST` slot reads it.
+        prefetch(head.next.as_ptr().cast());
         // SAFETY: every primary bucket of the current array is live.
         match unsafe { search_chain::<K, V, true>(head, Tophash::of(hash), &mut eq) } {
             Ok((bucket, slot)) => RawEntry::Occupied(RawOccupied {
@@ -151,6 +154,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
         }
         let head = self.current.head::<K, V>(hash as usize);
         prefetch(head.body.as_ptr());
+        prefetch(head.next.as_ptr().cast());
         // SAFETY: every primary bucket of the current array is live; a
         // found slot is full and in that chain.
         unsafe {
