@@ -3,10 +3,10 @@
 //! instructions repeatably on a noisy machine:
 //!
 //! ```text
-//! cargo build --release -p gomap-sync --example instructions
+//! cargo build --release -p gomap-sync --example sharded_instructions
 //! for m in sharded dashmap; do
 //!   valgrind --tool=callgrind --callgrind-out-file=/dev/null --collect-atstart=no \
-//!     --toggle-collect="instructions::${m}_grow" target/release/examples/instructions 2>&1 \
+//!     --toggle-collect="sharded_instructions::${m}_grow" target/release/examples/sharded_instructions 2>&1 \
 //!     | grep Collected | sed "s/^/$m /"; done
 //! ```
 //! Divide by `N` (100 000). gomap's own `instructions` example counts the
