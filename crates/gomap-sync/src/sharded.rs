@@ -6,7 +6,12 @@
 //! - A key lives in exactly one shard, picked by the `log2(shards)` bits of
 //!   its hash just below the top byte (bits `56 - log2(shards)..56`): clear
 //!   of the top byte, which the shard map uses for its tophash, and of the
-//!   low bits, which pick its bucket. A reference (`Ref`, `RefMulti`,
+//!   low bits, which pick its bucket. The same hash goes to the shard's
+//!   hash-given methods, so a keyed call hashes its key once; every shard
+//!   holds a clone of the map's hasher, which therefore must hash as its
+//!   clones do (std's and foldhash's `RandomState` do; a hasher whose
+//!   clones differ makes lookups miss after a shard migrates, a logic
+//!   error, never undefined behaviour). A reference (`Ref`, `RefMulti`,
 //!   `RefMut`, an entry, an `iter_mut` item) holds its shard's guard and
 //!   its pair's slot, the pair left in place: the guard keeps the shard
 //!   unchanged, so the slot keeps naming the pair. (Only `alter` and
@@ -196,7 +201,10 @@ impl<K, V> ShardedMap<K, V, DefaultHashBuilder> {
 }
 
 impl<K, V, S: BuildHasher + Clone> ShardedMap<K, V, S> {
-    /// An empty map that hashes with `hasher`.
+    /// An empty map that hashes with `hasher`. Each shard gets a clone of
+    /// it, and a key's shard and bucket come from one hash, so a clone
+    /// must hash as the original does (as std's and foldhash's
+    /// `RandomState` do).
     pub fn with_hasher(hasher: S) -> Self {
         Self::with_capacity_and_hasher(0, hasher)
     }

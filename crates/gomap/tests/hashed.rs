@@ -1,7 +1,10 @@
 //! The hash-given methods (`insert_hashed`, `entry_hashed`,
 //! `get_key_value_hashed`, `get_mut_hashed`, `find_slot_hashed`,
 //! `remove_entry_hashed`): against std's `HashMap` through grows and shrinks,
-//! mid-migration included; and what a wrong hash may and may not do.
+//! mid-migration included; and what a wrong hash may and may not do: one
+//! misplaced key followed through a grow, and random steps mixing true,
+//! inverted and zero hashes with plain writes through grows, shrinks and
+//! migrations, counted after every step.
 
 mod common;
 
@@ -145,4 +148,110 @@ fn a_wrong_hash_misplaces_but_never_breaks() {
     }
     assert_eq!(live_values(), before, "every value dropped once");
     assert_eq!(alloc.live(), 0);
+}
+
+/// Which hash a step hands to a hash-given method.
+#[derive(Debug, Clone, Copy)]
+enum Given {
+    True,
+    /// Every bit inverted: another bucket and another tophash.
+    Inverted,
+    Zero,
+}
+
+#[derive(Debug, Clone)]
+enum Step {
+    /// A plain insert: fills the map, so migrations start and run.
+    Insert(u16),
+    /// A plain remove: empties it, so shrinks start and run.
+    Remove(u16),
+    InsertHashed(u16, Given),
+    EntryRemove(u16, Given),
+    RemoveHashed(u16, Given),
+    GetMutHashed(u16, Given),
+    /// `find_slot_hashed`, then the slot read back and its entry removed.
+    SlotRemove(u16, Given),
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    let given = prop_oneof![Just(Given::True), Just(Given::Inverted), Just(Given::Zero)];
+    // Enough keys that the map grows past a thousand entries, where a
+    // migration spans dozens of writes.
+    let key = 0..1500u16;
+    prop_oneof![
+        6 => key.clone().prop_map(Step::Insert),
+        2 => key.clone().prop_map(Step::Remove),
+        2 => (key.clone(), given.clone()).prop_map(|(k, g)| Step::InsertHashed(k, g)),
+        1 => (key.clone(), given.clone()).prop_map(|(k, g)| Step::EntryRemove(k, g)),
+        1 => (key.clone(), given.clone()).prop_map(|(k, g)| Step::RemoveHashed(k, g)),
+        1 => (key.clone(), given.clone()).prop_map(|(k, g)| Step::GetMutHashed(k, g)),
+        1 => (key, given).prop_map(|(k, g)| Step::SlotRemove(k, g)),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(cases(48)))]
+
+    /// Wrong hashes mixed with true ones, in every state a map passes
+    /// through (growing, shrinking, mid-migration): whatever each call
+    /// returns, every entry stays counted, owned and dropped once, and
+    /// `mem_stats` matches a counting allocator after every step.
+    #[test]
+    fn wrong_hashes_break_nothing(steps in proptest::collection::vec(step(), 0..sized(3000, 150))) {
+        let alloc = CountingAlloc::default();
+        let before = live_values();
+        {
+            let mut map: HashMap<u16, Counted, DefaultHashBuilder, CountingAlloc> =
+                HashMap::new_in(alloc.clone());
+            let hash_of = |map: &HashMap<u16, Counted, DefaultHashBuilder, CountingAlloc>, k: u16, g: Given| {
+                let h = map.hasher().hash_one(k);
+                match g {
+                    Given::True => h,
+                    Given::Inverted => !h,
+                    Given::Zero => 0,
+                }
+            };
+            for step in steps {
+                match step {
+                    Step::Insert(k) => drop(map.insert(k, Counted::new(k.into()))),
+                    Step::Remove(k) => drop(map.remove(&k)),
+                    Step::InsertHashed(k, g) => {
+                        let h = hash_of(&map, k, g);
+                        drop(map.insert_hashed(h, k, Counted::new(k.into())));
+                    }
+                    Step::EntryRemove(k, g) => {
+                        let h = hash_of(&map, k, g);
+                        if let gomap::hash_map::Entry::Occupied(e) = map.entry_hashed(h, k) {
+                            prop_assert_eq!(*e.key(), k);
+                            drop(e.remove());
+                        }
+                    }
+                    Step::RemoveHashed(k, g) => {
+                        let h = hash_of(&map, k, g);
+                        if let Some((key, _)) = map.remove_entry_hashed(h, &k) {
+                            prop_assert_eq!(key, k);
+                        }
+                    }
+                    Step::GetMutHashed(k, g) => {
+                        let h = hash_of(&map, k, g);
+                        if let Some(v) = map.get_mut_hashed(h, &k) {
+                            v.0 = v.0.wrapping_add(1);
+                        }
+                    }
+                    Step::SlotRemove(k, g) => {
+                        let h = hash_of(&map, k, g);
+                        if let Some(slot) = map.find_slot_hashed(h, &k) {
+                            prop_assert_eq!(map.get_slot(slot).map(|(key, _)| *key), Some(k));
+                            drop(map.slot_entry(slot).expect("a slot just found").remove());
+                        }
+                    }
+                }
+                prop_assert_eq!(map.iter().count(), map.len());
+                prop_assert_eq!(live_values() - before, map.len() as isize);
+                prop_assert_eq!(map.mem_stats().allocated_bytes, alloc.live());
+            }
+        }
+        prop_assert_eq!(live_values(), before, "every value dropped once");
+        prop_assert_eq!(alloc.live(), 0);
+    }
 }

@@ -55,7 +55,8 @@ use core::ops::Index;
 /// be what this map's hasher gives the key, `map.hasher().hash_one(&key)`,
 /// or the same from a clone of that hasher. A wrong hash is a logic error,
 /// like a key whose `Hash` changes while stored: a lookup may miss, an
-/// insert may add a second entry equal to one it did not find. It is never
+/// insert may add a second entry equal to one it did not find, and a
+/// lookup or removal may then find either of the two. It is never
 /// undefined behaviour or a panic inside the map, every entry stays owned,
 /// counted and dropped once, and a migration places a stored key by its
 /// true hash when it moves it.

@@ -28,9 +28,11 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
         prefetch(head.next.as_ptr().cast());
         // SAFETY: every primary bucket of the current array is live.
         let found = unsafe { search_chain::<K, V, false>(head, top, &mut eq) }.ok();
-        // Each key lives in exactly one place, so the order of the two
-        // searches is free: the current array first keeps the common path
-        // (no migration) free of any check.
+        // Each key lives in exactly one place (given true hashes; after a
+        // wrong one, see `HashMap`'s hash-given methods, either of two equal
+        // keys may be found), so the order of the two searches is free: the
+        // current array first keeps the common path (no migration) free of
+        // any check.
         if found.is_none() && self.migration.is_some() {
             return self.find_in_old(hash, top, eq);
         }

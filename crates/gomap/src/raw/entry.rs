@@ -83,8 +83,9 @@ impl<'a, K, V, A: Allocator> RawOccupied<'a, K, V, A> {
             let new = (owned.measure.key)(&key);
             owned.bytes = (owned.bytes + new).saturating_sub(old);
         }
-        // SAFETY: as in `get_mut`; the caller's key is equal, so the slot
-        // and tophash stay right.
+        // SAFETY: as in `get_mut`: the slot is full, and the new key
+        // replaces the old one in place (the caller's key is equal, so its
+        // place stays right too — not a matter of safety).
         unsafe { ptr::replace(self.bucket.key::<K, V>(self.slot), key) }
     }
 
