@@ -36,6 +36,14 @@ fn per_op(count: usize, f: impl FnOnce()) -> f64 {
     start.elapsed().as_nanos() as f64 / count as f64
 }
 
+/// `f` run on `map` and timed per op; the map is dropped after the clock
+/// stops, so freeing it is not counted.
+fn timed<M>(mut map: M, count: usize, f: impl FnOnce(&mut M)) -> f64 {
+    let t = per_op(count, || f(&mut map));
+    drop(black_box(map));
+    t
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let (mut sizes, mut rounds) = (Vec::new(), 11usize);
@@ -77,47 +85,39 @@ fn probe(n: usize, rounds: usize) {
         Op {
             name: "insert_grow",
             go: Box::new(|| {
-                let mut m = Go::default();
-                let t = per_op(n, || {
+                timed(Go::default(), n, |m| {
                     present.iter().for_each(|&k| {
                         black_box(m.insert(k, k));
                     })
-                });
-                drop(black_box(m));
-                t
+                })
             }),
             brown: Box::new(|| {
-                let mut m = Brown::default();
-                let t = per_op(n, || {
+                timed(Brown::default(), n, |m| {
                     present.iter().for_each(|&k| {
                         black_box(m.insert(k, k));
                     })
-                });
-                drop(black_box(m));
-                t
+                })
             }),
         },
         Op {
             name: "insert_reserved",
             go: Box::new(|| {
-                let mut m = Go::with_capacity(n);
-                let t = per_op(n, || {
+                timed(Go::with_capacity(n), n, |m| {
                     present.iter().for_each(|&k| {
                         black_box(m.insert(k, k));
                     })
-                });
-                drop(black_box(m));
-                t
+                })
             }),
             brown: Box::new(|| {
-                let mut m = Brown::with_capacity_and_hasher(n, Default::default());
-                let t = per_op(n, || {
-                    present.iter().for_each(|&k| {
-                        black_box(m.insert(k, k));
-                    })
-                });
-                drop(black_box(m));
-                t
+                timed(
+                    Brown::with_capacity_and_hasher(n, Default::default()),
+                    n,
+                    |m| {
+                        present.iter().for_each(|&k| {
+                            black_box(m.insert(k, k));
+                        })
+                    },
+                )
             }),
         },
         lookups("hit", go_full, brown_full, hits),
@@ -125,59 +125,35 @@ fn probe(n: usize, rounds: usize) {
         Op {
             name: "remove",
             go: Box::new(|| {
-                let mut m = go_full.clone();
-                let t = per_op(doomed.len(), || {
+                timed(go_full.clone(), doomed.len(), |m| {
                     doomed.iter().for_each(|k| {
                         black_box(m.remove(k));
                     })
-                });
-                drop(black_box(m));
-                t
+                })
             }),
             brown: Box::new(|| {
-                let mut m = brown_full.clone();
-                let t = per_op(doomed.len(), || {
+                timed(brown_full.clone(), doomed.len(), |m| {
                     doomed.iter().for_each(|k| {
                         black_box(m.remove(k));
                     })
-                });
-                drop(black_box(m));
-                t
+                })
             }),
         },
         Op {
             name: "clear",
-            go: Box::new(|| {
-                let mut m = go_full.clone();
-                let t = per_op(n, || m.clear());
-                drop(black_box(m));
-                t
-            }),
-            brown: Box::new(|| {
-                let mut m = brown_full.clone();
-                let t = per_op(n, || m.clear());
-                drop(black_box(m));
-                t
-            }),
+            go: Box::new(|| timed(go_full.clone(), n, |m| m.clear())),
+            brown: Box::new(|| timed(brown_full.clone(), n, |m| m.clear())),
         },
         // Every byte back: gomap's `reset` against what a hashbrown (or
         // std) user writes for it.
         Op {
             name: "reset",
-            go: Box::new(|| {
-                let mut m = go_full.clone();
-                let t = per_op(n, || m.reset());
-                drop(black_box(m));
-                t
-            }),
+            go: Box::new(|| timed(go_full.clone(), n, |m| m.reset())),
             brown: Box::new(|| {
-                let mut m = brown_full.clone();
-                let t = per_op(n, || {
+                timed(brown_full.clone(), n, |m| {
                     m.clear();
                     m.shrink_to_fit();
-                });
-                drop(black_box(m));
-                t
+                })
             }),
         },
         Op {

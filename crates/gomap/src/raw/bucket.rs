@@ -157,6 +157,19 @@ impl Bucket {
     pub(super) fn same(self, other: Bucket) -> bool {
         self.tophash == other.tophash
     }
+
+    /// Ask for the body and the overflow link of a primary bucket about to
+    /// be searched, before its tophash word arrives: a hit then waits for
+    /// one memory round trip instead of two, and so does a search that
+    /// reads the link (a bucket with no `EMPTY_REST` slot; the links sit in
+    /// their own array). Measured at 1e7 keys: misses 1.72-1.90x
+    /// hashbrown's time with the body alone, 1.53-1.68x with the link too;
+    /// see the essay for the body's share.
+    #[inline(always)]
+    pub(super) fn prefetch(self) {
+        prefetch(self.body.as_ptr());
+        prefetch(self.next.as_ptr().cast());
+    }
 }
 
 /// An array of `2^log2` primary buckets in three blocks: the tophash words

@@ -13,7 +13,7 @@
 //! never freed memory. Walking the chain costs its depth, as a lookup
 //! does; nothing here moves an entry.
 
-use super::bucket::{prefetch, search_chain, Bucket, BucketArray};
+use super::bucket::{search_chain, Bucket, BucketArray};
 use super::entry::RawOccupied;
 use super::group::BitMask;
 use super::layout::Part;
@@ -131,7 +131,7 @@ impl<K, V, A: Allocator> RawTable<K, V, A> {
             Slot::at(array, hash as usize & mask, depth, slot)
         };
         let head = self.current.head::<K, V>(hash as usize);
-        prefetch(head.body.as_ptr());
+        head.prefetch();
         // SAFETY: every chain of the current array is live.
         if let Ok(found) = unsafe { search_chain::<K, V, false>(head, top, &mut eq) } {
             return Some(at(ArrayId::Current, self.current.mask(), head, found));
